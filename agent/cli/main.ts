@@ -1,0 +1,124 @@
+import { Command, CommanderError, Option } from 'commander';
+import { resolveConfig, type ConfigFlags } from './config.js';
+import type { CommandContext } from './context.js';
+import { printError, printResult, type CommandResult } from './output.js';
+import { collectUuid, dataTypes, fraction, isoTime, positiveInt } from './parse.js';
+import { WedsyncError } from '../contract/errors.js';
+
+/**
+ * The `wedsync-backup` command line. Commands are declared here (so --help lists them all)
+ * and their code is imported only when run: an emergency backup must not pay for loading
+ * the API server, the AWS SDK or the scheduler.
+ */
+type Runner = (ctx: CommandContext, opts: Record<string, unknown>, args: string[]) => Promise<CommandResult>;
+
+interface GlobalFlags extends ConfigFlags {
+  json?: boolean;
+}
+
+function globalOptions(cmd: Command): Command {
+  return cmd
+    .option('--json', 'print exactly one JSON object on stdout')
+    .option('-v, --verbose', 'debug logs and stack traces on errors')
+    .option('--config <file>', 'config file (default: $WEDSYNC_HOME/config.json)')
+    .option('--database-url <url>', 'the wedding database (env DATABASE_URL)')
+    .option('--repo <location>', 'repository: a folder or s3://bucket/prefix (env WEDSYNC_REPO)')
+    .option('--offsite-repo <location>', 'off-site repository (env WEDSYNC_OFFSITE_REPO)')
+    .option('--photo-store <location>', 'photo files: a folder or s3://bucket/prefix (env WEDSYNC_PHOTO_STORE)')
+    .option('--home <dir>', "the agent's own state folder (env WEDSYNC_HOME)")
+    .option('--passphrase-file <file>', 'file holding the repository passphrase (env WEDSYNC_PASSPHRASE_FILE)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .option('--parallelism <n>', 'parallel export workers (default: one per core)', positiveInt);
+}
+
+let exitCode = 0;
+
+function define(program: Command, name: string, description: string, load: () => Promise<{ run: Runner }>): Command {
+  const cmd = globalOptions(program.command(name).description(description));
+  cmd.action(async (...received: unknown[]) => {
+    // commander passes positional args, then the options object, then the command itself.
+    const command = received[received.length - 1] as Command;
+    const opts = command.optsWithGlobals() as Record<string, unknown> & GlobalFlags;
+    const args = received.slice(0, -2).flat().filter((a): a is string => typeof a === 'string');
+    const json = Boolean(opts.json);
+    const verbose = Boolean(opts.verbose);
+    try {
+      const config = resolveConfig(opts);
+      const { createLogger } = await import('../logger.js');
+      const logger = await createLogger(json && !verbose && config.sources.logLevel === 'default' ? 'warn' : config.logLevel);
+      const ctx: CommandContext = { config, logger, json, verbose, interactive: Boolean(process.stderr.isTTY) && !json };
+      const { run } = await load();
+      const result = await run(ctx, opts, args);
+      printResult(result, json);
+      exitCode = result.exitCode ?? 0;
+    } catch (err) {
+      exitCode = printError(err, json, verbose);
+    }
+  });
+  return cmd;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('wedsync-backup')
+    .description('WedSync Backup: wedding-aware backup and recovery for the WedSync platform (WS-337)')
+    .version('0.1.0')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  program.configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+
+  define(program, 'init', 'apply database migrations (wedding schema, catalog, change journal) and create the repository', () => import('./commands/init.js'));
+
+  define(program, 'seed', 'fill the sample schema with deterministic, realistic weddings', () => import('./commands/seed.js'))
+    .requiredOption('--weddings <n>', 'number of weddings', positiveInt)
+    .option('--guests-per-wedding <n>', 'guests per wedding', positiveInt, 150)
+    .option('--timeline-events-per-wedding <n>', 'timeline events per wedding', positiveInt, 50)
+    .option('--vendors-per-wedding <n>', 'vendors per wedding', positiveInt, 20)
+    .option('--photos-per-wedding <n>', 'photo rows per wedding', positiveInt, 100)
+    .option('--photo-files-per-wedding <n>', 'photo files written to the photo store per wedding', (v) => (v === '0' ? 0 : positiveInt(v)), 3)
+    .option('--seed <s>', 'random seed (same seed → same rows)', positiveInt, 1)
+    .option('--now <iso>', 'the date weddings are spread around (default: now)', isoTime)
+    .option('--reset', 'empty the sample tables first');
+
+  define(program, 'demo', 'start an embedded PostgreSQL with sample weddings and keep it running until Ctrl-C', () => import('./commands/demo.js'))
+    .option('--weddings <n>', 'weddings to seed on first start', positiveInt, 200)
+    .option('--port <n>', 'PostgreSQL port (default: a free one)', positiveInt)
+    .option('--no-agent', 'only the database, no agent');
+
+  define(program, 'backup', 'take a snapshot now (full, incremental or emergency)', () => import('./commands/backup.js'))
+    .addOption(new Option('--type <type>', 'backup kind').choices(['full', 'incremental', 'emergency']).default('full'))
+    .option('--wedding <id>', 'wedding to back up (repeatable; required for emergency)', collectUuid)
+    .option('--data-types <list>', 'comma-separated: guests,timeline,photos,vendors', dataTypes);
+
+  define(program, 'snapshots', 'list snapshots', () => import('./commands/snapshots.js'))
+    .option('--wedding <id>', 'only snapshots containing this wedding', collectUuid);
+
+  define(program, 'show', 'show what a snapshot holds per wedding and data type', () => import('./commands/show.js'))
+    .argument('<snapshot>', 'snapshot id or "latest"')
+    .option('--wedding <id>', 'only this wedding', collectUuid);
+
+  // Declared for later issues' commands to share the parsers; kept out of help until built.
+  void fraction;
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        process.exitCode = 0;
+        return;
+      }
+      const json = argv.includes('--json');
+      const message = err.message.replace(/^error: /, '');
+      process.exitCode = printError(new WedsyncError('BAD_INPUT', message), json, false);
+      return;
+    }
+    process.exitCode = printError(err, argv.includes('--json'), argv.includes('--verbose'));
+    return;
+  }
+  process.exitCode = exitCode;
+}
