@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { WedsyncError } from '../contract/errors.js';
+import { type BlobCodec, UnsealError, sha256Hex } from './codec.js';
+import { AAD, FORMAT_VERSION, type BlobType } from './format.js';
+import type { PackBlob } from './pack.js';
+
+/**
+ * Index files (`index/<indexId>`, indexId = SHA-256 of the stored bytes): sealed JSON
+ *
+ *   { "formatVersion": 1, "packs": [ { "id": packId, "size": bytes,
+ *       "blobs": [ { "id", "type": "segment"|"photo", "offset", "length", "rawLength" } ] } ] }
+ *
+ * Each backup session writes one for the packs it uploaded. They are a cache of the pack
+ * headers: losing or corrupting them loses nothing (rebuildIndexFromPacks), so a blob listed in
+ * several index files (two agents stored the same content) is fine and the first seen wins.
+ */
+
+export interface IndexEntry {
+  packId: string;
+  type: BlobType;
+  offset: number;
+  length: number;
+  rawLength: number;
+}
+
+export interface IndexedPack {
+  id: string;
+  size: number;
+  blobs: PackBlob[];
+}
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const count = z.number().int().nonnegative();
+
+const indexFileSchema = z.object({
+  formatVersion: z.number().int().positive(),
+  packs: z.array(
+    z.object({
+      id: hex64,
+      size: count,
+      blobs: z.array(
+        z.object({ id: hex64, type: z.enum(['segment', 'photo']), offset: count, length: count, rawLength: count }),
+      ),
+    }),
+  ),
+});
+
+export function encodeIndexFile(codec: BlobCodec, packs: readonly IndexedPack[]): { id: string; bytes: Buffer } {
+  const json = JSON.stringify({ formatVersion: FORMAT_VERSION, packs });
+  // Index JSON is mostly repeated keys and hex: zstd shrinks it to well under half.
+  const bytes = codec.seal(Buffer.from(json), AAD.index);
+  return { id: sha256Hex(bytes), bytes };
+}
+
+/** Decodes `index/<indexId>`; INTEGRITY if its bytes do not hash to its name or fail to decrypt. */
+export function decodeIndexFile(codec: BlobCodec, indexId: string, bytes: Buffer): IndexedPack[] {
+  const name = `index/${indexId}`;
+  const fail = (reason: string, cause?: unknown) =>
+    new WedsyncError('INTEGRITY', `index file ${name} is damaged: ${reason}`, { cause, details: { index: indexId } });
+  if (sha256Hex(bytes) !== indexId) throw fail('its content does not match its name (SHA-256)');
+  let plain: Buffer;
+  try {
+    plain = codec.open(bytes, AAD.index);
+  } catch (err) {
+    if (err instanceof UnsealError) throw fail(err.message, err);
+    throw err;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(plain.toString('utf8'));
+  } catch (err) {
+    throw fail('not JSON', err);
+  }
+  const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
+  if (typeof version === 'number' && version > FORMAT_VERSION) {
+    throw new WedsyncError(
+      'REPO_VERSION_UNSUPPORTED',
+      `index file ${name} has format version ${version}; this program reads up to ${FORMAT_VERSION}`,
+    );
+  }
+  const parsed = indexFileSchema.safeParse(json);
+  if (!parsed.success) throw fail(parsed.error.issues[0]?.message ?? 'bad shape');
+  return parsed.data.packs;
+}
+
+/**
+ * The merged, in-memory view of every index file loaded so far: blob id → where it is stored.
+ * Only ever grows while the repository is open (packs are immutable; pruning is a separate job
+ * that reopens the repository).
+ */
+export class MasterIndex {
+  private readonly blobs = new Map<string, IndexEntry>();
+  private readonly packs = new Map<string, { size: number; blobCount: number }>();
+  /** Index file ids already merged, so a reload reads only new ones. */
+  readonly loadedFiles = new Set<string>();
+
+  addPack(pack: IndexedPack): void {
+    if (this.packs.has(pack.id)) return;
+    this.packs.set(pack.id, { size: pack.size, blobCount: pack.blobs.length });
+    for (const blob of pack.blobs) {
+      if (this.blobs.has(blob.id)) continue;
+      this.blobs.set(blob.id, {
+        packId: pack.id,
+        type: blob.type,
+        offset: blob.offset,
+        length: blob.length,
+        rawLength: blob.rawLength,
+      });
+    }
+  }
+
+  get(blobId: string): IndexEntry | undefined {
+    return this.blobs.get(blobId);
+  }
+
+  has(blobId: string): boolean {
+    return this.blobs.has(blobId);
+  }
+
+  hasPack(packId: string): boolean {
+    return this.packs.has(packId);
+  }
+
+  get blobCount(): number {
+    return this.blobs.size;
+  }
+
+  get packCount(): number {
+    return this.packs.size;
+  }
+
+  /** Sum of the sizes of all indexed packs. */
+  get packBytes(): number {
+    let total = 0;
+    for (const pack of this.packs.values()) total += pack.size;
+    return total;
+  }
+
+  clear(): void {
+    this.blobs.clear();
+    this.packs.clear();
+    this.loadedFiles.clear();
+  }
+}
