@@ -21,9 +21,17 @@ const REASONS: Record<string, string> = {
   ENOSPC: 'no space left on device',
   EDQUOT: 'disk quota exceeded',
   EIO: 'input/output error',
+  ENOENT: 'no such file or folder',
 };
 
+/** "permission denied (EACCES)": the words a user understands, and the code support can search for. */
+export function describeErrno(code: string): string {
+  return `${REASONS[code] ?? 'file system error'} (${code})`;
+}
+
+/** The errno code ("ENOENT") of a Node system error; undefined for anything else. */
 export function errnoCode(err: unknown): string | undefined {
+  if (err instanceof WedsyncError) return undefined;
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
 }
@@ -36,7 +44,7 @@ export function mapFsError(err: unknown, access: FsAccess, location: string, wha
   const code = errnoCode(err);
   if (code === undefined) return err;
   const subject = what.name === undefined ? `folder ${what.path}` : `blob ${JSON.stringify(what.name)} in ${location}`;
-  const reason = `${REASONS[code] ?? 'file system error'} (${code})`;
+  const reason = describeErrno(code);
 
   if (access === 'read' && ABSENT.has(code) && what.name !== undefined) return blobNotFound(location, what.name, err);
   if (access === 'write' && NOT_WRITABLE.has(code)) {

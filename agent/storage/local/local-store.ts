@@ -7,7 +7,7 @@ import type { BlobInfo, BlobStore } from '../blob-store.js';
 import { assertValidBlobName } from '../blob-store.js';
 import { assertValidBlobPrefix, assertValidRange, isValidBlobName } from '../checks.js';
 import { blobNotFound, rangePastEnd } from '../errors.js';
-import { errnoCode, mapFsError } from './fs-errors.js';
+import { describeErrno, errnoCode, mapFsError } from './fs-errors.js';
 
 /**
  * Temp and probe files start with '~', which no blob name may contain, so a file left by a
@@ -202,11 +202,16 @@ export class LocalBlobStore implements BlobStore {
   }
 }
 
+/**
+ * A failure to prepare or probe the root folder, as one line naming the path. Only a full disk
+ * or passing pressure keep STORAGE_UNAVAILABLE; anything else (EACCES, ENOTDIR, a /proc that
+ * answers ENOENT) means this folder will not take our files.
+ */
 function notWritable(root: string, err: unknown): WedsyncError {
   const mapped = mapFsError(err, 'write', root, { path: root });
-  if (mapped instanceof WedsyncError && mapped.code === 'STORAGE_UNAVAILABLE') return mapped;
   const code = errnoCode(err);
-  return new WedsyncError('STORAGE_NOT_WRITABLE', `folder ${root} is not writable${code ? ` (${code})` : ''}`, {
+  if (mapped instanceof WedsyncError && mapped.code === 'STORAGE_UNAVAILABLE' && code !== 'ENOENT') return mapped;
+  return new WedsyncError('STORAGE_NOT_WRITABLE', `cannot write folder ${root}: ${code ? describeErrno(code) : 'not writable'}`, {
     cause: err,
     details: { path: root, ...(code ? { errno: code } : {}) },
   });
