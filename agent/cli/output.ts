@@ -7,9 +7,12 @@ export interface CommandResult {
   text: string;
   /** 0 by default; 1 when a check found problems. */
   exitCode?: number;
+  /** The command already printed its output (long-running commands print at start). */
+  printed?: boolean;
 }
 
 export function printResult(result: CommandResult, json: boolean): void {
+  if (result.printed) return;
   if (json) process.stdout.write(`${JSON.stringify(result.json)}\n`);
   else if (result.text) process.stdout.write(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
 }

@@ -78,6 +78,9 @@ export const rowCountsSchema = z.object({
 
 export const manifestWeddingSchema = z.object({
   weddingId: z.guid(),
+  /** From the weddings row at backup time: lets the console and offline tools sort and filter. */
+  organizationId: z.guid().nullable().optional(),
+  weddingDate: z.string().nullable().optional(),
   /** Qualified table name → the wedding's segments of that table, in key order. */
   tables: z.record(z.string().min(1), z.array(segmentRefSchema)),
   rowCounts: rowCountsSchema,
@@ -116,10 +119,25 @@ export const databaseInfoSchema = z.object({
 });
 
 export const manifestSchemaSectionSchema = z.object({
-  /** DDL that recreates the schema into an empty database. */
+  /** DDL that recreates the schema into an empty database: run before loading rows. */
   sql: z.string(),
+  /** DDL to run after loading rows (secondary indexes, foreign keys, sequence ownership). */
+  postDataSql: z.string().optional(),
   tables: z.array(manifestTableSchema),
   sequences: z.array(sequenceSchema),
+});
+
+/**
+ * What part of the database a snapshot holds. `complete`: every backed-up table (full and
+ * incremental backups). `partial`: only the listed weddings and data types (emergency backups and
+ * recovery points) — restoring it touches only those.
+ */
+export const snapshotScopeSchema = z.object({
+  kind: z.enum(['complete', 'partial']),
+  weddingIds: z.array(z.guid()).optional(),
+  /** Qualified tables included for those weddings (partial snapshots). */
+  tables: z.array(z.string().min(1)).optional(),
+  dataTypes: z.array(dataTypeSchema).optional(),
 });
 
 const manifestFields = {
@@ -134,6 +152,7 @@ const manifestFields = {
   encryptionKeyId: z.string().min(1),
   /** How segment plaintext is encoded (set by the exporter, e.g. "pg-copy-text"); restore reads it. */
   segmentFormat: z.string().min(1).optional(),
+  scope: snapshotScopeSchema.optional(),
   database: databaseInfoSchema,
   schema: manifestSchemaSectionSchema,
   weddings: z.array(manifestWeddingSchema),
@@ -163,6 +182,7 @@ export const manifestDraftSchema = z.object({
 });
 
 export type SnapshotType = z.infer<typeof snapshotTypeSchema>;
+export type SnapshotScope = z.infer<typeof snapshotScopeSchema>;
 export type DataType = z.infer<typeof dataTypeSchema>;
 export type SegmentRef = z.infer<typeof segmentRefSchema>;
 export type ManifestColumn = z.infer<typeof columnSchema>;

@@ -347,6 +347,11 @@ export class Repository {
     return this.writer.has(blobId);
   }
 
+  /** Where a stored blob lives (loaded index only; undefined for unknown or unflushed blobs). */
+  blobEntry(blobId: string): IndexEntry | undefined {
+    return this.index.get(blobId);
+  }
+
   /** Counters of the current (unflushed) session. */
   get sessionStats(): Readonly<WriterStats> {
     return this.writer.stats;

@@ -31,7 +31,9 @@ export function databaseError(err: unknown, url: string): WedsyncError {
   if (code === '57P01' || code === '57P02' || code === '57P03' || code === '08006' || code === '08003' || code === '08001') {
     return new WedsyncError('DB_UNREACHABLE', `lost the connection to the database at ${where} (${e.message})`, { cause: err });
   }
-  return new WedsyncError('INTERNAL', `database error at ${where}: ${(e.message ?? String(err)).split('\n')[0]}`, { cause: err });
+  // Only server errors carry a SQLSTATE; anything else is our own bug, not the database's.
+  const isServerError = /^[0-9A-Z]{5}$/.test(code);
+  return new WedsyncError('INTERNAL', `${isServerError ? `database error at ${where}: ` : ''}${(e.message ?? String(err)).split('\n')[0]}`, { cause: err });
 }
 
 export interface ConnectOptions {

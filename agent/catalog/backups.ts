@@ -1,0 +1,134 @@
+import type pg from 'pg';
+
+/**
+ * The backup catalog in PostgreSQL (backup_jobs, backup_snapshots). The repository's manifests
+ * are the truth about what a snapshot holds; the catalog is what people and agents query:
+ * status, sizes, validation results. A catalog row is written only after its manifest exists.
+ */
+export type BackupType = 'full' | 'incremental' | 'emergency' | 'offsite' | 'realtime' | 'recovery-point';
+export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface NewJob {
+  backupType: BackupType;
+  tier?: number | null;
+  priorityLevel?: number;
+  targetWeddings?: string[];
+  dataTypes?: string[] | null;
+  claimedBy?: string;
+  retentionUntil?: Date | null;
+}
+
+/** Inserts a job already running (for commands run now, outside the scheduler). */
+export async function startJob(db: pg.ClientBase, job: NewJob): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO backup_jobs (id, backup_type, tier, status, priority_level, target_weddings, data_types, scheduled_at, started_at, claimed_by, attempts, retention_until)
+     VALUES (gen_random_uuid(), $1, $2, 'running', $3, $4, $5, now(), now(), $6, 1, $7) RETURNING id`,
+    [job.backupType, job.tier ?? null, job.priorityLevel ?? 5, job.targetWeddings ?? [], job.dataTypes ?? null, job.claimedBy ?? null, job.retentionUntil ?? null],
+  );
+  return rows[0]!.id;
+}
+
+export async function completeJob(db: pg.ClientBase, jobId: string, progress?: Record<string, unknown>): Promise<void> {
+  await db.query(`UPDATE backup_jobs SET status = 'completed', completed_at = now(), progress = coalesce($2, progress), lease_expires_at = NULL WHERE id = $1`, [jobId, progress ? JSON.stringify(progress) : null]);
+}
+
+export async function failJob(db: pg.ClientBase, jobId: string, error: { code: string; message: string }): Promise<void> {
+  await db.query(`UPDATE backup_jobs SET status = 'failed', completed_at = now(), error_details = $2, lease_expires_at = NULL WHERE id = $1`, [jobId, JSON.stringify(error)]);
+}
+
+export interface SnapshotRow {
+  id: string;
+  backupJobId: string | null;
+  snapshotType: 'full' | 'incremental' | 'emergency' | 'recovery-point';
+  tier: number | null;
+  parentSnapshotId: string | null;
+  weddingIds: string[];
+  organizationIds: string[];
+  dataTypes: string[] | null;
+  tableCount: number;
+  weddingCount: number;
+  rowCount: number;
+  photoCount: number;
+  photoProblems: number;
+  backupSizeBytes: number;
+  bytesNew: number;
+  compressionRatio: number | null;
+  dataIntegrityHash: string;
+  encryptionKeyId: string;
+  storageLocation: string;
+  storageProvider: 'local' | 's3' | 'memory';
+  validationStatus: 'pending' | 'valid' | 'corrupted' | 'incomplete';
+  validationCompletedAt: string | null;
+  validationDetails: unknown;
+  retentionUntil: string | null;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+export type NewSnapshot = Omit<SnapshotRow, 'validationStatus' | 'validationCompletedAt' | 'validationDetails' | 'completedAt' | 'retentionUntil'> & { retentionUntil?: Date | null };
+
+export async function insertSnapshot(db: pg.ClientBase, s: NewSnapshot): Promise<void> {
+  await db.query(
+    `INSERT INTO backup_snapshots (id, backup_job_id, snapshot_type, tier, parent_snapshot_id, wedding_ids, organization_ids, data_types, table_count, wedding_count,
+        row_count, photo_count, photo_problems, backup_size_bytes, bytes_new, compression_ratio, data_integrity_hash, encryption_key_id, storage_location, storage_provider,
+        retention_until, created_at, completed_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22, now())
+     ON CONFLICT (id) DO NOTHING`,
+    [
+      s.id, s.backupJobId, s.snapshotType, s.tier, s.parentSnapshotId, s.weddingIds, s.organizationIds, s.dataTypes, s.tableCount, s.weddingCount,
+      s.rowCount, s.photoCount, s.photoProblems, s.backupSizeBytes, s.bytesNew, s.compressionRatio, s.dataIntegrityHash, s.encryptionKeyId, s.storageLocation, s.storageProvider,
+      s.retentionUntil ?? null, s.createdAt,
+    ],
+  );
+}
+
+const SNAPSHOT_COLUMNS = `id, backup_job_id AS "backupJobId", snapshot_type AS "snapshotType", tier, parent_snapshot_id AS "parentSnapshotId",
+  wedding_ids AS "weddingIds", organization_ids AS "organizationIds", data_types AS "dataTypes", table_count AS "tableCount", wedding_count AS "weddingCount",
+  row_count::float8 AS "rowCount", photo_count AS "photoCount", photo_problems AS "photoProblems", backup_size_bytes::float8 AS "backupSizeBytes",
+  bytes_new::float8 AS "bytesNew", compression_ratio::float8 AS "compressionRatio", data_integrity_hash AS "dataIntegrityHash",
+  encryption_key_id AS "encryptionKeyId", storage_location AS "storageLocation", storage_provider AS "storageProvider",
+  validation_status AS "validationStatus", validation_completed_at AS "validationCompletedAt", validation_details AS "validationDetails",
+  retention_until AS "retentionUntil", created_at AS "createdAt", completed_at AS "completedAt"`;
+
+function normalise(row: SnapshotRow): SnapshotRow {
+  const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : (v as string | null));
+  return { ...row, createdAt: iso(row.createdAt)!, completedAt: iso(row.completedAt), validationCompletedAt: iso(row.validationCompletedAt), retentionUntil: iso(row.retentionUntil) };
+}
+
+export interface SnapshotFilter {
+  weddingId?: string;
+  storageLocation?: string;
+  type?: SnapshotRow['snapshotType'];
+  limit?: number;
+  includeForgotten?: boolean;
+}
+
+/** Newest first. */
+export async function listSnapshots(db: pg.ClientBase, filter: SnapshotFilter = {}): Promise<SnapshotRow[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (!filter.includeForgotten) where.push('forgotten_at IS NULL');
+  if (filter.weddingId) {
+    params.push([filter.weddingId]);
+    where.push(`wedding_ids @> $${params.length}::uuid[]`);
+  }
+  if (filter.storageLocation) {
+    params.push(filter.storageLocation);
+    where.push(`storage_location = $${params.length}`);
+  }
+  if (filter.type) {
+    params.push(filter.type);
+    where.push(`snapshot_type = $${params.length}`);
+  }
+  params.push(filter.limit ?? 1000);
+  const { rows } = await db.query<SnapshotRow>(
+    `SELECT ${SNAPSHOT_COLUMNS} FROM backup_snapshots ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map(normalise);
+}
+
+export async function getSnapshot(db: pg.ClientBase, id: string): Promise<SnapshotRow | null> {
+  const { rows } = await db.query<SnapshotRow>(`SELECT ${SNAPSHOT_COLUMNS} FROM backup_snapshots WHERE id = $1`, [id]);
+  return rows[0] ? normalise(rows[0]) : null;
+}

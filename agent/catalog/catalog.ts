@@ -1,0 +1,41 @@
+import type pg from 'pg';
+import { connect, databaseError } from '../source/db.js';
+import * as backups from './backups.js';
+
+export type { NewJob, NewSnapshot, SnapshotRow, SnapshotFilter, BackupType, JobStatus } from './backups.js';
+
+/**
+ * The catalog tables, behind methods: jobs and commands never see the driver. One connection;
+ * every method maps driver errors to typed ones (DB_UNREACHABLE, …).
+ */
+export interface Catalog {
+  startJob(job: backups.NewJob): Promise<string>;
+  completeJob(jobId: string, progress?: Record<string, unknown>): Promise<void>;
+  failJob(jobId: string, error: { code: string; message: string }): Promise<void>;
+  insertSnapshot(snapshot: backups.NewSnapshot): Promise<void>;
+  listSnapshots(filter?: backups.SnapshotFilter): Promise<backups.SnapshotRow[]>;
+  getSnapshot(id: string): Promise<backups.SnapshotRow | null>;
+  close(): Promise<void>;
+}
+
+export async function openCatalog(url: string): Promise<Catalog> {
+  const client: pg.Client = await connect(url, { applicationName: 'wedsync-backup catalog' });
+  const wrap =
+    <A extends unknown[], R>(fn: (db: pg.Client, ...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(client, ...args);
+      } catch (err) {
+        throw databaseError(err, url);
+      }
+    };
+  return {
+    startJob: wrap(backups.startJob),
+    completeJob: wrap(backups.completeJob),
+    failJob: wrap(backups.failJob),
+    insertSnapshot: wrap(backups.insertSnapshot),
+    listSnapshots: wrap(backups.listSnapshots),
+    getSnapshot: wrap(backups.getSnapshot),
+    close: () => client.end().catch(() => undefined),
+  };
+}

@@ -1,0 +1,63 @@
+import type { CommandContext } from '../context.js';
+import { formatBytes, type CommandResult } from '../output.js';
+import { requireDatabaseUrl, requirePassphrase } from '../config.js';
+import { progressLine, rate } from '../progress.js';
+import type { BackupType } from '../../jobs/backup.js';
+import type { DataType } from '../../contract/schema-map.js';
+
+/** `wedsync-backup backup`: take a snapshot now. */
+export async function run(ctx: CommandContext, opts: Record<string, unknown>): Promise<CommandResult> {
+  const url = requireDatabaseUrl(ctx.config);
+  const passphrase = requirePassphrase(ctx.config);
+  const type = opts.type as BackupType;
+  const weddingIds = opts.wedding as string[] | undefined;
+  const dataTypes = opts.dataTypes as DataType[] | undefined;
+  const { WedsyncError } = await import('../../contract/errors.js');
+  if (type === 'emergency' && !weddingIds?.length) throw new WedsyncError('BAD_INPUT', '--type emergency needs at least one --wedding ID');
+  if (type !== 'emergency' && (weddingIds?.length || dataTypes)) throw new WedsyncError('BAD_INPUT', '--wedding and --data-types apply only to --type emergency');
+
+  const [{ openRepo }, { openCatalog }, { openBackupSource }, { runBackup }, { schemaMap, openPhotoStore }] = await Promise.all([
+    import('../repo.js'),
+    import('../../catalog/catalog.js'),
+    import('../../source/backup-source.js'),
+    import('../../jobs/backup.js'),
+    import('../services.js'),
+  ]);
+  const map = schemaMap(ctx.config);
+  const [repo, catalog, photoStore] = await Promise.all([
+    openRepo(ctx.config.repo, passphrase, ctx.logger),
+    openCatalog(url),
+    type === 'emergency' && dataTypes && !dataTypes.includes('photos') ? Promise.resolve(null) : openPhotoStore(ctx.config, ctx.logger),
+  ]);
+  const progress = progressLine(ctx.interactive);
+  const started = Date.now();
+  try {
+    const result = await runBackup(
+      {
+        openSource: () => openBackupSource(url, map, type === 'emergency' ? 1 : ctx.config.parallelism),
+        catalog,
+        repo,
+        photoStore,
+        map,
+        logger: ctx.logger,
+        onProgress: (p) =>
+          progress.update(
+            p.phase === 'photos'
+              ? `photos ${p.photosDone}/${p.photosTotal}`
+              : `${p.phase}: ${p.rows.toLocaleString('en')} rows, ${formatBytes(p.bytes)}, ${p.itemsDone}/${p.itemsTotal} parts, ${rate(p.rows, Date.now() - started)} rows`,
+          ),
+      },
+      { type, weddingIds, dataTypes, priority: type === 'emergency' ? 10 : 5 },
+    );
+    progress.done();
+    const text = [
+      `snapshot ${result.snapshotId} (${result.type}${result.note ? `; ${result.note}` : ''})`,
+      `  ${result.weddingCount} weddings, ${result.rowCount.toLocaleString('en')} rows (${result.rowsExported.toLocaleString('en')} read), ${result.photoCount} photos${result.photoProblems ? `, ${result.photoProblems} photo problems` : ''}`,
+      `  ${formatBytes(result.bytesNew)} new, ${formatBytes(result.bytesTotal)} total stored, compression ${result.compressionRatio ?? '-'}x, ${(result.durationMs / 1000).toFixed(2)} s`,
+    ].join('\n');
+    return { json: { ok: true, ...result }, text };
+  } finally {
+    progress.done();
+    await Promise.all([catalog.close(), repo.store.close(), photoStore?.close()]);
+  }
+}

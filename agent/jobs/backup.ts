@@ -1,0 +1,396 @@
+import { randomUUID, createHash } from 'node:crypto';
+import { WedsyncError, isWedsyncError } from '../contract/errors.js';
+import type { DataType, Manifest, PhotoProblem, PhotoRef } from '../contract/manifest.js';
+import type { DataType as MapDataType, SchemaMap } from '../contract/schema-map.js';
+import type { Logger } from '../logger.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { BackupSource } from '../source/backup-source.js';
+import type { PhotoRow } from '../source/weddings.js';
+import type { Repository } from '../repository/repository.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { applyExport, dropWeddingsWithoutRow, emptyState, manifestSections, stateFromManifest, type SnapshotState, type TableMeta } from './snapshot-state.js';
+
+/**
+ * The backup task: one consistent export of the wedding database (and its photo files) into
+ * the repository, as a full, incremental or emergency snapshot, recorded in the catalog.
+ *
+ * Guarantees: the manifest is stored last, after every pack and the index; the catalog row is
+ * written only after the manifest. A failure at any point leaves no snapshot visible; packs
+ * already uploaded are unreferenced garbage for prune. The job row ends completed or failed.
+ */
+export type BackupType = 'full' | 'incremental' | 'emergency';
+
+export interface BackupRequest {
+  type: BackupType;
+  /** Emergency: the weddings to back up (required). */
+  weddingIds?: string[];
+  /** Emergency: the data types (default all). */
+  dataTypes?: MapDataType[];
+  tier?: number | null;
+  priority?: number;
+  retentionDays?: number;
+}
+
+export interface BackupProgress {
+  phase: 'export' | 'photos' | 'finish';
+  rows: number;
+  bytes: number;
+  itemsDone: number;
+  itemsTotal: number;
+  photosDone: number;
+  photosTotal: number;
+}
+
+export interface BackupDeps {
+  openSource: () => Promise<BackupSource>;
+  catalog: Catalog;
+  repo: Repository;
+  /** Where photo files live; null skips photo files (rows are still backed up). */
+  photoStore: BlobStore | null;
+  map: SchemaMap;
+  logger: Logger;
+  agentName?: string;
+  onProgress?: (p: BackupProgress) => void;
+  /** Aborting stops the job at the next segment with CANCELLED. */
+  signal?: AbortSignal;
+}
+
+export interface BackupResult {
+  snapshotId: string;
+  jobId: string;
+  type: BackupType;
+  /** Why an incremental ran as a full one, when it did. */
+  note?: string;
+  parentSnapshotId: string | null;
+  weddingCount: number;
+  rowCount: number;
+  rowsExported: number;
+  segmentCount: number;
+  photoCount: number;
+  photoProblems: number;
+  bytesNew: number;
+  bytesTotal: number;
+  bytesRaw: number;
+  compressionRatio: number | null;
+  durationMs: number;
+  storageLocation: string;
+}
+
+const PHOTO_CONCURRENCY = 4;
+
+export async function runBackup(deps: BackupDeps, request: BackupRequest): Promise<BackupResult> {
+  const started = Date.now();
+  const { repo, catalog, map, logger } = deps;
+  if (request.type === 'emergency' && !request.weddingIds?.length) {
+    throw new WedsyncError('BAD_INPUT', 'an emergency backup needs at least one --wedding ID');
+  }
+
+  // The parent of an incremental: the newest complete snapshot of this repository.
+  let parent: Manifest | null = null;
+  let note: string | undefined;
+  if (request.type === 'incremental') {
+    const candidates = await catalog.listSnapshots({ storageLocation: repo.location, limit: 20 });
+    const latest = candidates.find((s) => s.snapshotType === 'full' || s.snapshotType === 'incremental');
+    if (latest) parent = await repo.loadManifest(latest.id).catch(() => null);
+    if (!parent) note = 'no previous complete snapshot in this repository: ran as a full backup';
+  }
+
+  const source = await deps.openSource();
+  let jobId: string | undefined;
+  try {
+    const weddingsTable = map.weddings.table;
+    const tableMeta: TableMeta[] = source.schema.tables.map((t) => {
+      const mapped = map.tables.find((m) => m.table === t.qualified);
+      const isWeddings = t.qualified === weddingsTable;
+      return {
+        qualified: t.qualified,
+        schema: t.schema,
+        name: t.name,
+        columns: t.columns,
+        primaryKey: t.primaryKey,
+        dataType: isWeddings ? 'wedding' : (mapped?.dataType ?? null),
+        weddingScoped: isWeddings || Boolean(mapped),
+      };
+    });
+    if (!tableMeta.some((t) => t.qualified === weddingsTable)) {
+      throw new WedsyncError('BAD_INPUT', `the weddings table ${weddingsTable} of the schema map is not in the database (run \`wedsync-backup init\`?)`);
+    }
+    const scoped = new Set(tableMeta.filter((t) => t.weddingScoped).map((t) => t.qualified));
+
+    if (request.type === 'emergency') {
+      const found = await source.weddings(request.weddingIds);
+      const missing = request.weddingIds!.filter((id) => !found.has(id));
+      if (missing.length) throw new WedsyncError('NOT_FOUND', `wedding ${missing.join(', ')} not found in the database`, { details: { weddingIds: missing } });
+    }
+
+    jobId = await catalog.startJob({
+      backupType: request.type,
+      tier: request.tier ?? null,
+      priorityLevel: request.priority ?? (request.type === 'emergency' ? 10 : 5),
+      targetWeddings: request.weddingIds ?? [],
+      dataTypes: request.dataTypes ?? null,
+      claimedBy: deps.agentName ?? null,
+      retentionUntil: new Date(Date.now() + (request.retentionDays ?? 30) * 86_400_000),
+    } as Parameters<Catalog['startJob']>[0]);
+
+    // Decide what to export.
+    let state: SnapshotState;
+    let effectiveType: BackupType = request.type;
+    const scope = new Map<string, 'all' | Set<string>>();
+    let items;
+    let photoScope: 'all' | Set<string> | 'none' = 'all';
+    let partialTables: string[] | undefined;
+    if (request.type === 'emergency') {
+      state = emptyState();
+      const ids = request.weddingIds!;
+      const wanted = request.dataTypes;
+      partialTables = [weddingsTable, ...map.tables.filter((t) => scoped.has(t.table) && (!wanted || (t.dataType !== null && wanted.includes(t.dataType)))).map((t) => t.table)];
+      for (const t of partialTables) scope.set(t, new Set(ids));
+      items = source.planWeddings(partialTables, ids);
+      photoScope = !wanted || wanted.includes('photos') ? new Set(ids) : 'none';
+    } else {
+      const changes = parent?.database.journalSnapshot ? await source.changesSince(parent.database.journalSnapshot) : null;
+      const schemaChanged = parent && (parent.schema.sql !== source.schema.preDataSql || (parent.schema.postDataSql ?? '') !== source.schema.postDataSql);
+      if (parent && changes && !schemaChanged) {
+        state = stateFromManifest(parent);
+        items = [];
+        for (const t of tableMeta) {
+          const c = changes.tables.get(t.qualified);
+          if (!c) continue;
+          if (c === 'all' || !t.weddingScoped) {
+            scope.set(t.qualified, 'all');
+            items.push(...source.planTables([t.qualified]));
+          } else {
+            scope.set(t.qualified, c);
+            items.push(...source.planWeddings([t.qualified], [...c]));
+          }
+        }
+        const photoTable = map.photoFiles?.table;
+        const pc = photoTable ? scope.get(photoTable) : undefined;
+        photoScope = pc ?? 'none';
+      } else {
+        if (parent) note = !changes ? 'no change journal in the database: ran as a full backup' : 'the schema changed since the previous snapshot: ran as a full backup';
+        if (request.type === 'incremental') effectiveType = 'full';
+        parent = null;
+        state = emptyState();
+        items = source.planFull();
+        for (const t of tableMeta) scope.set(t.qualified, 'all');
+      }
+    }
+
+    // Export rows.
+    const progress: BackupProgress = { phase: 'export', rows: 0, bytes: 0, itemsDone: 0, itemsTotal: items.length, photosDone: 0, photosTotal: 0 };
+    const run = await source.export(
+      items,
+      async (segment) => {
+        if (deps.signal?.aborted) throw new WedsyncError('CANCELLED', 'the backup was cancelled');
+        const saved = await repo.saveBlob('segment', segment.data);
+        return { id: saved.id, rows: segment.rows, rawBytes: segment.data.length };
+      },
+      (p) => {
+        progress.rows = p.rows;
+        progress.bytes = p.bytes;
+        progress.itemsDone = p.tablesDone;
+        deps.onProgress?.(progress);
+      },
+    );
+    applyExport(state, run.tables, scope, (t) => scoped.has(t));
+    if (scope.get(weddingsTable) !== undefined) dropWeddingsWithoutRow(state, weddingsTable);
+
+    // Wedding facts for weddings whose row was re-read.
+    const weddingScope = scope.get(weddingsTable);
+    if (weddingScope) {
+      const facts = await source.weddings(weddingScope === 'all' ? undefined : [...weddingScope]);
+      for (const [id, f] of facts) {
+        const w = state.weddings.get(id);
+        if (w) {
+          w.organizationId = f.organizationId;
+          w.weddingDate = f.weddingDate;
+        }
+      }
+    }
+
+    // Photo files.
+    const problems: PhotoProblem[] = parent ? parent.photoProblems.filter((p) => photoScope !== 'all' && !(photoScope instanceof Set && photoScope.has(p.weddingId))) : [];
+    if (photoScope !== 'none' && deps.photoStore) {
+      progress.phase = 'photos';
+      const rows = await source.photos(photoScope === 'all' ? undefined : [...photoScope]);
+      progress.photosTotal = rows.length;
+      const known = new Map<string, string>();
+      for (const m of [parent]) for (const w of m?.weddings ?? []) for (const p of w.photos) known.set(`${p.storageKey}\0${p.sha256}`, p.blobId);
+      const refs = await backupPhotos(rows, deps.photoStore, repo, known, problems, () => {
+        progress.photosDone++;
+        deps.onProgress?.(progress);
+      });
+      const targets = photoScope === 'all' ? [...state.weddings.keys()] : [...photoScope];
+      for (const id of targets) {
+        const w = state.weddings.get(id);
+        if (w) w.photos = refs.get(id) ?? [];
+      }
+    }
+    await source.close();
+
+    // Store: packs and index first, then the manifest (the commit point), then the catalog row.
+    progress.phase = 'finish';
+    deps.onProgress?.(progress);
+    const flushed = await repo.flush();
+    const sections = manifestSections(state, tableMeta.filter((t) => !partialTables || partialTables.includes(t.qualified)));
+    const snapshotId = randomUUID();
+    let bytesRaw = 0;
+    let bytesStored = 0;
+    let segmentCount = 0;
+    const counted = new Set<string>();
+    const count = (id: string, raw: number) => {
+      bytesRaw += raw;
+      if (counted.has(id)) return;
+      counted.add(id);
+      bytesStored += repo.blobEntry(id)?.length ?? 0;
+    };
+    for (const t of sections.tables) for (const s of t.segments) (segmentCount++, count(s.id, s.rawBytes));
+    for (const w of sections.weddings) {
+      for (const refs of Object.values(w.tables)) for (const s of refs) (segmentCount++, count(s.id, s.rawBytes));
+      for (const p of w.photos) count(p.blobId, p.sizeBytes);
+    }
+    const rowCount = sections.tables.reduce((a, t) => a + t.rowCount, 0);
+    const photoCount = sections.weddings.reduce((a, w) => a + w.photos.length, 0);
+    const manifestType = effectiveType;
+    const manifest = await repo.saveManifest({
+      snapshotId,
+      createdAt: new Date().toISOString(),
+      type: manifestType,
+      parentSnapshotId: parent?.snapshotId ?? null,
+      jobId,
+      segmentFormat: 'pg-copy-text',
+      scope: partialTables
+        ? { kind: 'partial', weddingIds: request.weddingIds, tables: partialTables, dataTypes: (request.dataTypes as DataType[] | undefined) ?? undefined }
+        : { kind: 'complete' },
+      database: { name: source.databaseName, serverVersion: source.serverVersion, journalSnapshot: source.journalSnapshot },
+      schema: {
+        sql: source.schema.preDataSql,
+        postDataSql: source.schema.postDataSql,
+        tables: sections.tables,
+        sequences: source.schema.sequences.map((s) => ({ schema: s.schema, name: s.name, value: s.value, isCalled: s.isCalled })),
+      },
+      weddings: sections.weddings,
+      photoProblems: problems,
+      totals: {
+        rowCount,
+        weddingCount: sections.weddings.length,
+        bytesRaw,
+        bytesStored,
+        bytesNew: flushed.stats.bytesNew,
+        segmentCount,
+        photoCount,
+      },
+    });
+    const organizationIds = [...new Set(sections.weddings.map((w) => w.organizationId).filter((o): o is string => Boolean(o)))];
+    await catalog.insertSnapshot({
+      id: snapshotId,
+      backupJobId: jobId,
+      snapshotType: manifestType,
+      tier: request.tier ?? null,
+      parentSnapshotId: parent?.snapshotId ?? null,
+      weddingIds: sections.weddings.map((w) => w.weddingId),
+      organizationIds,
+      dataTypes: request.dataTypes ?? null,
+      tableCount: sections.tables.length,
+      weddingCount: sections.weddings.length,
+      rowCount,
+      photoCount,
+      photoProblems: problems.length,
+      backupSizeBytes: bytesStored,
+      bytesNew: flushed.stats.bytesNew,
+      compressionRatio: bytesStored ? Math.round((bytesRaw / bytesStored) * 1000) / 1000 : null,
+      dataIntegrityHash: manifest.integrityHash,
+      encryptionKeyId: manifest.encryptionKeyId,
+      storageLocation: repo.location,
+      storageProvider: repo.store.provider,
+      createdAt: manifest.createdAt,
+      retentionUntil: new Date(Date.now() + (request.retentionDays ?? 30) * 86_400_000),
+    });
+    const result: BackupResult = {
+      snapshotId,
+      jobId,
+      type: manifestType,
+      ...(note ? { note } : {}),
+      parentSnapshotId: parent?.snapshotId ?? null,
+      weddingCount: sections.weddings.length,
+      rowCount,
+      rowsExported: run.rows,
+      segmentCount,
+      photoCount,
+      photoProblems: problems.length,
+      bytesNew: flushed.stats.bytesNew,
+      bytesTotal: bytesStored,
+      bytesRaw,
+      compressionRatio: bytesStored ? Math.round((bytesRaw / bytesStored) * 1000) / 1000 : null,
+      durationMs: Date.now() - started,
+      storageLocation: repo.location,
+    };
+    await catalog.completeJob(jobId, { ...progress, snapshotId });
+    logger.info({ snapshotId, jobId, type: manifestType, rows: rowCount, bytesNew: result.bytesNew, ms: result.durationMs }, 'backup completed');
+    return result;
+  } catch (err) {
+    await source.close().catch(() => undefined);
+    await repo.discardUnflushed().catch(() => undefined);
+    const error = isWedsyncError(err) ? err : new WedsyncError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+    if (jobId) await catalog.failJob(jobId, { code: error.code, message: error.message }).catch(() => undefined);
+    logger.error({ jobId, code: error.code, err: error.message }, 'backup failed');
+    throw error;
+  }
+}
+
+/**
+ * Stores each photo file as a content-addressed blob. A photo already in the repository (same
+ * storage key and sha256 as in the parent snapshot, and its blob present) is not read again.
+ * A missing file or a sha256 mismatch is recorded as a problem, never fails the backup.
+ */
+async function backupPhotos(
+  rows: PhotoRow[],
+  store: BlobStore,
+  repo: Repository,
+  known: Map<string, string>,
+  problems: PhotoProblem[],
+  onDone: () => void,
+): Promise<Map<string, PhotoRef[]>> {
+  const byWedding = new Map<string, PhotoRef[]>();
+  const add = (weddingId: string, ref: PhotoRef) => {
+    const list = byWedding.get(weddingId);
+    if (list) list.push(ref);
+    else byWedding.set(weddingId, [ref]);
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < rows.length) {
+      const row = rows[next++]!;
+      try {
+        const reuse = known.get(`${row.storageKey}\0${row.sha256}`);
+        if (reuse && repo.hasBlob(reuse)) {
+          add(row.weddingId, { photoId: row.photoId, storageKey: row.storageKey, sha256: row.sha256, sizeBytes: row.sizeBytes, blobId: reuse });
+          continue;
+        }
+        let bytes: Buffer;
+        try {
+          bytes = await store.get(row.storageKey);
+        } catch (err) {
+          if (isWedsyncError(err, 'BLOB_NOT_FOUND') || isWedsyncError(err, 'BAD_INPUT')) {
+            problems.push({ weddingId: row.weddingId, photoId: row.photoId, storageKey: row.storageKey, problem: 'missing', detail: `not in the photo store ${store.location}` });
+            continue;
+          }
+          throw err;
+        }
+        const sha = createHash('sha256').update(bytes).digest('hex');
+        if (sha !== row.sha256) {
+          problems.push({ weddingId: row.weddingId, photoId: row.photoId, storageKey: row.storageKey, problem: 'sha256-mismatch', detail: `file has sha256 ${sha}, photos.sha256 says ${row.sha256}` });
+          continue;
+        }
+        const saved = await repo.saveBlob('photo', bytes);
+        add(row.weddingId, { photoId: row.photoId, storageKey: row.storageKey, sha256: sha, sizeBytes: bytes.length, blobId: saved.id });
+      } finally {
+        onDone();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: PHOTO_CONCURRENCY }, worker));
+  return byWedding;
+}
