@@ -96,6 +96,10 @@ export function buildProgram(): Command {
     .argument('<snapshot>', 'snapshot id or "latest"')
     .option('--wedding <id>', 'only this wedding', collectUuid);
 
+  define(program, 'agent', 'run the headless agent: scheduler, jobs and the HTTP API', () => import('./commands/agent.js'))
+    .option('--host <host>', 'API address to bind (default 127.0.0.1)')
+    .option('--port <n>', 'API port (default: a free one)', (v) => (v === '0' ? 0 : positiveInt(v)));
+
   // Declared for later issues' commands to share the parsers; kept out of help until built.
   void fraction;
 

@@ -1,0 +1,50 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { WedsyncError, isWedsyncError } from '../contract/errors.js';
+import type { Logger } from '../logger.js';
+import { tokenMatches } from './auth.js';
+import { registerSnapshotRoutes } from './routes/snapshots.js';
+import type { ApiServices } from './services.js';
+
+export interface ApiOptions {
+  token: string;
+  logger: Logger;
+  /** Largest accepted request body (bytes). */
+  bodyLimit?: number;
+  /** Extra route groups (console, later features) registered after the core ones. */
+  extraRoutes?: ((app: FastifyInstance) => void)[];
+}
+
+/**
+ * The agent's HTTP API (Fastify). Guarantees: every /api route needs the bearer token (401
+ * otherwise); every error is JSON `{ error: { code, message, fields? } }` with the status of its
+ * code — bad input is 4xx, never 500; bodies are size-limited; no cookies, no CORS headers.
+ */
+export function createApiServer(services: ApiServices, options: ApiOptions): FastifyInstance {
+  const app: FastifyInstance = Fastify({ loggerInstance: options.logger.child({ component: 'api' }) as FastifyBaseLogger, bodyLimit: options.bodyLimit ?? 1024 * 1024, disableRequestLogging: true });
+
+  app.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith('/api/')) return;
+    if (!tokenMatches(req.headers.authorization, options.token)) {
+      throw new WedsyncError('UNAUTHENTICATED', 'missing or wrong bearer token');
+    }
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    let error: WedsyncError;
+    if (isWedsyncError(err)) error = err;
+    else if ((err as { validation?: unknown }).validation || (err as { statusCode?: number }).statusCode === 400) error = new WedsyncError('BAD_INPUT', (err as Error).message);
+    else if ((err as { statusCode?: number }).statusCode === 413) return reply.code(413).send({ error: { code: 'BAD_INPUT', message: 'request body too large' } });
+    else if ((err as { statusCode?: number }).statusCode === 415) return reply.code(415).send({ error: { code: 'BAD_INPUT', message: 'unsupported content type: send application/json' } });
+    else error = new WedsyncError('INTERNAL', (err as Error).message ?? 'internal error', { cause: err });
+    if (error.httpStatus >= 500) req.log.error({ err: (err as Error).message, code: error.code }, 'request failed');
+    const fields = (error.details as { fields?: unknown } | undefined)?.fields;
+    return reply.code(error.httpStatus).send({ error: { code: error.code, message: error.message, ...(fields ? { fields } : {}) } });
+  });
+
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
+
+  app.get('/healthz', async () => ({ ok: true, ...(await services.health()) }));
+  registerSnapshotRoutes(app, services);
+  for (const register of options.extraRoutes ?? []) register(app);
+  return app;
+}

@@ -1,0 +1,18 @@
+import type { EmergencyBackupRequest, SnapshotDetail, SnapshotListQuery, SnapshotSummary, BackupResultBody } from '../contract/api.js';
+
+/**
+ * What the HTTP API needs from the rest of the agent. agent/main.ts builds the real one;
+ * routes never open databases or repositories themselves. Each feature adds its own group.
+ */
+export interface SnapshotServices {
+  list(query: SnapshotListQuery): Promise<SnapshotSummary[]>;
+  /** NOT_FOUND when the snapshot is unknown. */
+  get(id: string): Promise<SnapshotDetail>;
+  emergencyBackup(request: EmergencyBackupRequest): Promise<BackupResultBody>;
+}
+
+export interface ApiServices {
+  snapshots: SnapshotServices;
+  /** Liveness details for GET /healthz. */
+  health(): Promise<Record<string, unknown>>;
+}

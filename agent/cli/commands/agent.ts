@@ -1,0 +1,19 @@
+import { join } from 'node:path';
+import type { CommandContext } from '../context.js';
+import type { CommandResult } from '../output.js';
+
+/** `wedsync-backup agent`: the headless daemon. Runs until SIGINT/SIGTERM, then stops cleanly. */
+export async function run(ctx: CommandContext, opts: Record<string, unknown>): Promise<CommandResult> {
+  const { startAgent } = await import('../../main.js');
+  const agent = await startAgent({ config: ctx.config, logger: ctx.logger, host: opts.host as string | undefined, port: opts.port as number | undefined });
+  const info = { ok: true, url: agent.url, tokenFile: join(ctx.config.home, 'agent-token') };
+  if (ctx.json) process.stdout.write(`${JSON.stringify(info)}\n`);
+  else process.stderr.write(`WedSync Backup agent listening on ${agent.url} (API token in ${info.tokenFile}). Ctrl-C to stop.\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  ctx.logger.info('stopping agent');
+  await agent.close();
+  return { json: info, text: '', printed: true };
+}

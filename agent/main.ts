@@ -1,0 +1,118 @@
+import type { Config } from './contract/config.js';
+import { WedsyncError } from './contract/errors.js';
+import type { SnapshotDetail, SnapshotSummary } from './contract/api.js';
+import type { Logger } from './logger.js';
+import type { ApiServices } from './api/services.js';
+import type { SnapshotRow } from './catalog/catalog.js';
+
+/**
+ * The one place that wires the agent together: catalog, repository, photo store, jobs and the
+ * HTTP API. Everything else receives what it needs through interfaces.
+ */
+export interface AgentOptions {
+  config: Config;
+  logger: Logger;
+  host?: string;
+  port?: number;
+  /** Use this API token instead of the one stored under WEDSYNC_HOME (tests, Electron). */
+  token?: string;
+}
+
+export interface RunningAgent {
+  url: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+/** Runs tasks one at a time: backups share one repository writer session. */
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(task, task);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+function summary(row: SnapshotRow): SnapshotSummary {
+  const { organizationIds: _o, validationDetails: _v, ...rest } = row;
+  return rest;
+}
+
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const { config, logger } = options;
+  if (!config.databaseUrl) throw new WedsyncError('BAD_INPUT', 'the agent needs a database: set DATABASE_URL or pass --database-url (or run `wedsync-backup demo`)');
+  if (!config.passphrase) throw new WedsyncError('PASSPHRASE_REQUIRED', 'the agent needs the repository passphrase: set WEDSYNC_PASSPHRASE or WEDSYNC_PASSPHRASE_FILE');
+  const url = config.databaseUrl;
+  const [{ openRepo }, { openCatalog }, { openBackupSource }, { runBackup }, { schemaMap, openPhotoStore }, { createApiServer }, { loadOrCreateAgentToken }] = await Promise.all([
+    import('./cli/repo.js'),
+    import('./catalog/catalog.js'),
+    import('./source/backup-source.js'),
+    import('./jobs/backup.js'),
+    import('./cli/services.js'),
+    import('./api/server.js'),
+    import('./api/auth.js'),
+  ]);
+  const map = schemaMap(config);
+  const token = options.token ?? (await loadOrCreateAgentToken(config.home));
+  const repo = await openRepo(config.repo, config.passphrase, logger);
+  const catalog = await openCatalog(url);
+  const photoStore = await openPhotoStore(config, logger);
+  const backups = new SerialQueue();
+
+  const services: ApiServices = {
+    async health() {
+      return { repository: repo.location, repositoryId: repo.id };
+    },
+    snapshots: {
+      async list(query) {
+        const rows = await catalog.listSnapshots({ weddingId: query.weddingId, type: query.type, limit: query.limit });
+        return rows.map(summary);
+      },
+      async get(id): Promise<SnapshotDetail> {
+        const row = await catalog.getSnapshot(id);
+        if (!row) throw new WedsyncError('NOT_FOUND', `snapshot ${id} not found`);
+        const m = await repo.loadManifest(id);
+        return {
+          snapshot: summary(row),
+          scope: m.scope ?? { kind: 'complete' },
+          tables: m.schema.tables.map((t) => ({ table: `${t.schema}.${t.name}`, dataType: t.dataType, rows: t.rowCount })),
+          weddings: m.weddings.map((w) => ({
+            weddingId: w.weddingId,
+            weddingDate: w.weddingDate ?? null,
+            organizationId: w.organizationId ?? null,
+            rowCounts: w.rowCounts as Record<string, number>,
+            photos: w.photos.length,
+            segments: Object.values(w.tables).reduce((a, s) => a + s.length, 0),
+            rawBytes: Object.values(w.tables).reduce((a, s) => a + s.reduce((b, r) => b + r.rawBytes, 0), 0),
+          })),
+          photoProblems: m.photoProblems,
+        };
+      },
+      emergencyBackup(request) {
+        return backups.run(() =>
+          runBackup(
+            { openSource: () => openBackupSource(url, map, 1), catalog, repo, photoStore, map, logger },
+            { type: 'emergency', weddingIds: [request.weddingId], dataTypes: request.dataTypes, priority: 10 },
+          ),
+        );
+      },
+    },
+  };
+
+  const app = createApiServer(services, { token, logger });
+  const host = options.host ?? config.api.host;
+  await app.listen({ host, port: options.port ?? config.api.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  logger.info({ host, port }, 'agent API listening');
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    token,
+    async close() {
+      await app.close();
+      await backups.run(async () => undefined);
+      await Promise.all([catalog.close(), repo.store.close(), photoStore?.close()]);
+    },
+  };
+}
