@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedCluster } from '../agent/source/embedded.js';
+import { ensureBuilt } from './build.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,6 +17,7 @@ let dir: string | undefined;
 
 /** Starts one throwaway PostgreSQL for the whole run, unless DATABASE_URL names one. */
 export async function setup(project: TestProject): Promise<void> {
+  ensureBuilt(process.cwd());
   if (process.env.DATABASE_URL) {
     project.provide('pgAdminUrl', process.env.DATABASE_URL);
     return;

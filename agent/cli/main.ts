@@ -125,4 +125,8 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   process.exitCode = exitCode;
+  // One-shot commands are done here. Should a handle leak (a socket left open on an error
+  // path), do not hang the user's shell: this unref'd timer only fires if something does.
+  const longRunning = ['agent', 'demo'].includes(argv[2] ?? '');
+  if (!longRunning) setTimeout(() => process.exit(exitCode), 3000).unref();
 }

@@ -18,7 +18,7 @@ import { applyExport, dropWeddingsWithoutRow, emptyState, manifestSections, stat
  * written only after the manifest. A failure at any point leaves no snapshot visible; packs
  * already uploaded are unreferenced garbage for prune. The job row ends completed or failed.
  */
-export type BackupType = 'full' | 'incremental' | 'emergency';
+export type BackupType = 'full' | 'incremental' | 'emergency' | 'recovery-point';
 
 export interface BackupRequest {
   type: BackupType;
@@ -26,6 +26,12 @@ export interface BackupRequest {
   weddingIds?: string[];
   /** Emergency: the data types (default all). */
   dataTypes?: MapDataType[];
+  /**
+   * Recovery point (taken by a restore before it changes anything): exactly these wedding-scoped
+   * tables (qualified names) of `weddingIds`, as they are now; a wedding without rows is simply
+   * absent from the manifest. Without `weddingIds` a recovery point is a whole-database export.
+   */
+  tables?: string[];
   tier?: number | null;
   priority?: number;
   retentionDays?: number;
@@ -117,6 +123,10 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
     }
     const scoped = new Set(tableMeta.filter((t) => t.weddingScoped).map((t) => t.qualified));
 
+    if (request.type === 'recovery-point' && request.weddingIds) {
+      const unknown = (request.tables ?? []).filter((t) => !scoped.has(t));
+      if (!request.tables?.length || unknown.length) throw new WedsyncError('BAD_INPUT', `a recovery point needs wedding-scoped tables (got ${unknown.join(', ') || 'none'})`);
+    }
     if (request.type === 'emergency') {
       const found = await source.weddings(request.weddingIds);
       const missing = request.weddingIds!.filter((id) => !found.has(id));
@@ -148,6 +158,17 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       for (const t of partialTables) scope.set(t, new Set(ids));
       items = source.planWeddings(partialTables, ids);
       photoScope = !wanted || wanted.includes('photos') ? new Set(ids) : 'none';
+    } else if (request.type === 'recovery-point' && request.weddingIds) {
+      state = emptyState();
+      const ids = request.weddingIds;
+      partialTables = [...request.tables!];
+      for (const t of partialTables) scope.set(t, new Set(ids));
+      items = source.planWeddings(partialTables, ids);
+      photoScope = map.photoFiles && partialTables.includes(map.photoFiles.table) ? new Set(ids) : 'none';
+    } else if (request.type === 'recovery-point') {
+      state = emptyState();
+      items = source.planFull();
+      for (const t of tableMeta) scope.set(t.qualified, 'all');
     } else {
       const changes = parent?.database.journalSnapshot ? await source.changesSince(parent.database.journalSnapshot) : null;
       const schemaChanged = parent && (parent.schema.sql !== source.schema.preDataSql || (parent.schema.postDataSql ?? '') !== source.schema.postDataSql);
@@ -246,9 +267,13 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       counted.add(id);
       bytesStored += repo.blobEntry(id)?.length ?? 0;
     };
-    for (const t of sections.tables) for (const s of t.segments) (segmentCount++, count(s.id, s.rawBytes));
+    const countSegments = (refs: { id: string; rawBytes: number }[]) => {
+      segmentCount += refs.length;
+      for (const s of refs) count(s.id, s.rawBytes);
+    };
+    for (const t of sections.tables) countSegments(t.segments);
     for (const w of sections.weddings) {
-      for (const refs of Object.values(w.tables)) for (const s of refs) (segmentCount++, count(s.id, s.rawBytes));
+      for (const refs of Object.values(w.tables)) countSegments(refs);
       for (const p of w.photos) count(p.blobId, p.sizeBytes);
     }
     const rowCount = sections.tables.reduce((a, t) => a + t.rowCount, 0);
