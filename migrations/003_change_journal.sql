@@ -85,6 +85,9 @@ CREATE TRIGGER wedsync_journal AFTER INSERT OR UPDATE OR DELETE ON vendors
   FOR EACH ROW EXECUTE FUNCTION wedsync_journal_row('wedding_id');
 CREATE TRIGGER wedsync_journal AFTER INSERT OR UPDATE OR DELETE ON photos
   FOR EACH ROW EXECUTE FUNCTION wedsync_journal_row('wedding_id');
+-- Per-wedding backup settings are backed up with the wedding, so they are journalled too.
+CREATE TRIGGER wedsync_journal AFTER INSERT OR UPDATE OR DELETE ON wedding_backup_settings
+  FOR EACH ROW EXECUTE FUNCTION wedsync_journal_row('wedding_id');
 
 CREATE TRIGGER wedsync_journal AFTER INSERT OR UPDATE OR DELETE ON organizations
   FOR EACH STATEMENT EXECUTE FUNCTION wedsync_journal_statement();
@@ -100,6 +103,8 @@ CREATE TRIGGER wedsync_journal_truncate AFTER TRUNCATE ON timeline_events
 CREATE TRIGGER wedsync_journal_truncate AFTER TRUNCATE ON vendors
   FOR EACH STATEMENT EXECUTE FUNCTION wedsync_journal_statement();
 CREATE TRIGGER wedsync_journal_truncate AFTER TRUNCATE ON photos
+  FOR EACH STATEMENT EXECUTE FUNCTION wedsync_journal_statement();
+CREATE TRIGGER wedsync_journal_truncate AFTER TRUNCATE ON wedding_backup_settings
   FOR EACH STATEMENT EXECUTE FUNCTION wedsync_journal_statement();
 CREATE TRIGGER wedsync_journal_truncate AFTER TRUNCATE ON organizations
   FOR EACH STATEMENT EXECUTE FUNCTION wedsync_journal_statement();

@@ -99,7 +99,10 @@ export interface SnapshotFilter {
   weddingId?: string;
   storageLocation?: string;
   type?: SnapshotRow['snapshotType'];
+  types?: SnapshotRow['snapshotType'][];
   limit?: number;
+  /** Skip the per-snapshot wedding and organization id arrays (they are large). */
+  brief?: boolean;
   includeForgotten?: boolean;
 }
 
@@ -120,9 +123,14 @@ export async function listSnapshots(db: pg.ClientBase, filter: SnapshotFilter = 
     params.push(filter.type);
     where.push(`snapshot_type = $${params.length}`);
   }
+  if (filter.types) {
+    params.push(filter.types);
+    where.push(`snapshot_type = ANY($${params.length})`);
+  }
   params.push(filter.limit ?? 1000);
+  const columns = filter.brief ? SNAPSHOT_COLUMNS.replace(/wedding_ids AS "weddingIds", organization_ids AS "organizationIds"/, `'{}'::uuid[] AS "weddingIds", '{}'::uuid[] AS "organizationIds"`) : SNAPSHOT_COLUMNS;
   const { rows } = await db.query<SnapshotRow>(
-    `SELECT ${SNAPSHOT_COLUMNS} FROM backup_snapshots ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT $${params.length}`,
+    `SELECT ${columns} FROM backup_snapshots ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT $${params.length}`,
     params,
   );
   return rows.map(normalise);

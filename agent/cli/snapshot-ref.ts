@@ -13,8 +13,7 @@ export async function resolveSnapshotId(ref: string, repo: Repository, databaseU
       const { openCatalog } = await import('../catalog/catalog.js');
       const catalog = await openCatalog(databaseUrl);
       try {
-        const rows = await catalog.listSnapshots({ storageLocation: repo.location, limit: 50 });
-        const latest = rows.find((r) => r.snapshotType === 'full' || r.snapshotType === 'incremental');
+        const [latest] = await catalog.listSnapshots({ storageLocation: repo.location, types: ['full', 'incremental'], limit: 1, brief: true });
         if (latest) return latest.id;
       } finally {
         await catalog.close();

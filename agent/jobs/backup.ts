@@ -87,6 +87,13 @@ const PHOTO_CONCURRENCY = 4;
 export async function runBackup(deps: BackupDeps, request: BackupRequest): Promise<BackupResult> {
   const started = Date.now();
   const { repo, catalog, map, logger } = deps;
+  let lap = started;
+  /** Debug timing per phase: where a slow backup spends its time. */
+  const phase = (name: string) => {
+    const now = Date.now();
+    logger.debug({ phase: name, ms: now - lap }, 'backup phase');
+    lap = now;
+  };
   if (request.type === 'emergency' && !request.weddingIds?.length) {
     throw new WedsyncError('BAD_INPUT', 'an emergency backup needs at least one --wedding ID');
   }
@@ -95,13 +102,14 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
   let parent: Manifest | null = null;
   let note: string | undefined;
   if (request.type === 'incremental') {
-    const candidates = await catalog.listSnapshots({ storageLocation: repo.location, limit: 20 });
-    const latest = candidates.find((s) => s.snapshotType === 'full' || s.snapshotType === 'incremental');
+    const [latest] = await catalog.listSnapshots({ storageLocation: repo.location, types: ['full', 'incremental'], limit: 1, brief: true });
     if (latest) parent = await repo.loadManifest(latest.id).catch(() => null);
     if (!parent) note = 'no previous complete snapshot in this repository: ran as a full backup';
   }
 
+  phase('parent');
   const source = await deps.openSource();
+  phase('open-source');
   let jobId: string | undefined;
   try {
     const weddingsTable = map.weddings.table;
@@ -199,6 +207,7 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       }
     }
 
+    phase('plan');
     // Export rows.
     const progress: BackupProgress = { phase: 'export', rows: 0, bytes: 0, itemsDone: 0, itemsTotal: items.length, photosDone: 0, photosTotal: 0 };
     const run = await source.export(
@@ -215,6 +224,7 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
         deps.onProgress?.(progress);
       },
     );
+    phase('export');
     applyExport(state, run.tables, scope, (t) => scoped.has(t));
     if (scope.get(weddingsTable) !== undefined) dropWeddingsWithoutRow(state, weddingsTable);
 
@@ -250,11 +260,13 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       }
     }
     await source.close();
+    phase('photos');
 
     // Store: packs and index first, then the manifest (the commit point), then the catalog row.
     progress.phase = 'finish';
     deps.onProgress?.(progress);
     const flushed = await repo.flush();
+    phase('flush');
     const sections = manifestSections(state, tableMeta.filter((t) => !partialTables || partialTables.includes(t.qualified)));
     const snapshotId = randomUUID();
     let bytesRaw = 0;
@@ -308,6 +320,7 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
         photoCount,
       },
     });
+    phase('manifest');
     const organizationIds = [...new Set(sections.weddings.map((w) => w.organizationId).filter((o): o is string => Boolean(o)))];
     await catalog.insertSnapshot({
       id: snapshotId,
@@ -353,6 +366,7 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       storageLocation: repo.location,
     };
     await catalog.completeJob(jobId, { ...progress, snapshotId });
+    phase('catalog');
     logger.info({ snapshotId, jobId, type: manifestType, rows: rowCount, bytesNew: result.bytesNew, ms: result.durationMs }, 'backup completed');
     return result;
   } catch (err) {

@@ -440,7 +440,7 @@ export const SEED_TABLES = [
 export type SeedTable = (typeof SEED_TABLES)[number];
 
 /** Tables with change-journal triggers (migration 003) that the seed loads with triggers off. */
-export const JOURNALED_TABLES: readonly SeedTable[] = ['organizations', 'user_profiles', 'weddings', 'vendors', 'guests', 'timeline_events', 'photos'];
+export const JOURNALED_TABLES: readonly SeedTable[] = ['organizations', 'user_profiles', 'weddings', 'wedding_backup_settings', 'vendors', 'guests', 'timeline_events', 'photos'];
 
 export const INSERTS: Record<SeedTable, string> = {
   organizations: ORGANIZATIONS,
