@@ -129,6 +129,11 @@ export class MasterIndex {
     return this.packs.size;
   }
 
+  /** Every indexed pack: id, size and how many blobs its index entry lists. */
+  packList(): Array<{ id: string; size: number; blobCount: number }> {
+    return [...this.packs].map(([id, p]) => ({ id, size: p.size, blobCount: p.blobCount }));
+  }
+
   /** Sum of the sizes of all indexed packs. */
   get packBytes(): number {
     let total = 0;

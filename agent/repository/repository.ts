@@ -352,6 +352,19 @@ export class Repository {
     return this.index.get(blobId);
   }
 
+  /** Every pack the loaded index lists, with the size the index records for it. */
+  indexedPacks(): Array<{ id: string; size: number; blobCount: number }> {
+    return this.index.packList();
+  }
+
+  /**
+   * Decrypts one sealed blob the caller read itself (e.g. out of a whole pack) and checks it
+   * against its id, exactly as loadBlob does. INTEGRITY (naming blob and `where`) if damaged.
+   */
+  openBlob(blobId: string, sealed: Buffer, where: string): Buffer {
+    return this.decodeBlob(blobId, sealed, where);
+  }
+
   /** Counters of the current (unflushed) session. */
   get sessionStats(): Readonly<WriterStats> {
     return this.writer.stats;
@@ -506,6 +519,35 @@ export class Repository {
     });
     this.indexLoaded = true;
     return { indexFiles: this.index.loadedFiles.size, packs: this.index.packCount, blobs: this.index.blobCount };
+  }
+
+  /**
+   * Like loadIndex, but an index file that cannot be read, authenticated or parsed is skipped
+   * and reported instead of failing the whole load: verify and check must see past one damaged
+   * file. The index is then marked loaded with what could be read (a later loadIndex() tries
+   * the skipped files again and throws as before). Storage errors still throw.
+   */
+  async loadIndexReportingDamage(): Promise<IndexLoadResult & { damaged: Array<{ indexId: string; reason: string }> }> {
+    const listed = await this.store.list(INDEX_PREFIX);
+    const fresh = listed.map((b) => b.name.slice(INDEX_PREFIX.length)).filter((id) => !this.index.loadedFiles.has(id));
+    const damaged: Array<{ indexId: string; reason: string }> = [];
+    await mapLimit(fresh, READ_CONCURRENCY, async (indexId) => {
+      const bytes = await getOrNull(this.store, indexName(indexId));
+      if (!bytes) return;
+      let packs: IndexedPack[];
+      try {
+        packs = decodeIndexFile(this.codec, indexId, bytes);
+      } catch (err) {
+        if (!isWedsyncError(err, 'INTEGRITY') && !isWedsyncError(err, 'REPO_VERSION_UNSUPPORTED')) throw err;
+        damaged.push({ indexId, reason: err.message });
+        return;
+      }
+      for (const pack of packs) this.index.addPack(pack);
+      this.index.loadedFiles.add(indexId);
+    });
+    this.indexLoaded = true;
+    damaged.sort((a, b) => (a.indexId < b.indexId ? -1 : 1));
+    return { indexFiles: this.index.loadedFiles.size, packs: this.index.packCount, blobs: this.index.blobCount, damaged };
   }
 
   /**
