@@ -1,0 +1,221 @@
+import { createHash } from 'node:crypto';
+import { WedsyncError, isWedsyncError } from '../contract/errors.js';
+import type { DataType, Manifest } from '../contract/manifest.js';
+import type { RecoveryScope, RestoreCounts, RestorePreviewItem } from '../contract/restore.js';
+import type { SchemaMap } from '../contract/schema-map.js';
+import { NO_WEDDING, orderByForeignKeys, planRestore, planSegments, withoutWeddings, type PlanTableScope, type RestorePlan } from '../core/restore-plan.js';
+import { addCounts, copyLines, diffRows, keyIndexes, zeroCounts, type RowChange } from '../core/restore-plan-diff.js';
+import type { Repository } from '../repository/repository.js';
+import type { RestoreTarget } from '../source/restore-target.js';
+import type { TargetColumns } from '../source/restore-writer.js';
+import { digestRows } from '../source/restore-rows.js';
+
+/**
+ * The first steps of a restore, shared by the preview and the apply: load the manifest, plan,
+ * look at the target (does it exist, which weddings, foreign keys, columns), load and check
+ * every segment the plan reads (a damaged one refuses here, naming wedding and data type,
+ * before anything changes), and — for a preview — read the live rows in scope and diff them.
+ */
+export interface RestoreRequest {
+  snapshotId: string;
+  recoveryScope: RecoveryScope;
+  weddingIds?: string[] | undefined;
+  dataTypes?: DataType[] | undefined;
+  /** Another database instead of the live one (--target-url). */
+  targetUrl?: string | undefined;
+  /** Undo: exact tables of the recovery point, and the operation undone. */
+  tables?: string[] | undefined;
+  undoOf?: string | undefined;
+  /** Undo into another database: host:port/db it must be (the one the undone restore wrote). */
+  expectTarget?: string | undefined;
+}
+
+export interface PrepareDeps {
+  repo: Repository;
+  map: SchemaMap;
+  /** The live wedding database. */
+  liveUrl: string;
+  openTarget(url: string): Promise<RestoreTarget>;
+}
+
+export interface PreparedItem extends RestorePreviewItem {
+  /** Live rows (COPY text) when read; kept for paging diff rows. */
+  live?: Buffer;
+}
+
+export interface PreparedRestore {
+  request: RestoreRequest;
+  manifest: Manifest;
+  plan: RestorePlan;
+  target: RestoreTarget;
+  /** "live" or the target's host:port/db. */
+  targetLabel: string;
+  /** The target holds none of the snapshot's tables: complete restore recreates the schema. */
+  emptyTarget: boolean;
+  /** Plan scopes, parents first. */
+  scopes: PlanTableScope[];
+  columns: Map<string, TargetColumns>;
+  /** Segment plaintexts by blob id (all the plan reads, or one item's for a diff page). */
+  segments: Map<string, Buffer>;
+  /** What a confirmation token binds (besides the live digest). */
+  fingerprint: string;
+  /** Filled by diff(): per (wedding, table). */
+  items?: PreparedItem[];
+  totals?: RestoreCounts;
+  liveDigest?: string;
+  release(): Promise<void>;
+}
+
+/** Only one item's segments and live rows (diff pages). */
+export interface PrepareFilter {
+  table: string;
+  weddingId: string | null;
+}
+
+function fingerprintOf(plan: RestorePlan, request: RestoreRequest, target: string): string {
+  const canonical = JSON.stringify({
+    snapshotId: plan.snapshotId,
+    scope: plan.recoveryScope,
+    weddings: plan.weddingIds,
+    tables: plan.scopes.map((s) => s.table.qualified).sort(),
+    target,
+    undoOf: request.undoOf ?? null,
+  });
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** The snapshot's segment plaintexts of one (scope, wedding key), in order. */
+export function snapshotParts(prepared: Pick<PreparedRestore, 'segments'>, scope: PlanTableScope, key: string): Buffer[] {
+  return (scope.segments.get(key) ?? []).map((r) => prepared.segments.get(r.id)!);
+}
+
+export async function prepareRestore(deps: PrepareDeps, request: RestoreRequest, filter?: PrepareFilter): Promise<PreparedRestore> {
+  const manifest = await deps.repo.loadManifest(request.snapshotId);
+  let plan = planRestore(manifest, request, deps.map);
+  const target = await deps.openTarget(request.targetUrl ?? deps.liveUrl);
+  try {
+    const targetLabel = request.targetUrl ? target.description : 'live';
+    if (request.expectTarget !== undefined && request.expectTarget !== target.description) {
+      throw new WedsyncError('BAD_INPUT', `--target-url names ${target.description}, but the operation restored into ${request.expectTarget}`);
+    }
+    const tableNames = plan.scopes.map((s) => s.table.qualified);
+    const existing = await target.existingTables(tableNames);
+    const emptyTarget = existing.size === 0;
+    if (emptyTarget && plan.recoveryScope !== 'complete') {
+      throw new WedsyncError('BAD_INPUT', `the database at ${target.description} has none of the snapshot's tables: only a complete restore recreates the schema`);
+    }
+    let columns = new Map<string, TargetColumns>();
+    let order = tableNames;
+    if (!emptyTarget) {
+      columns = await target.columns(plan.scopes.map((s) => s.table));
+      order = orderByForeignKeys(tableNames, await target.foreignKeys());
+      // Rows of a wedding whose wedding row is gone cannot be inserted: refuse named weddings,
+      // skip the rest of "every wedding" with a note.
+      const weddingsTable = deps.map.weddings;
+      if (plan.recoveryScope !== 'complete' && !tableNames.includes(weddingsTable.table)) {
+        const live = await target.existingWeddings({ table: weddingsTable.table, idColumn: weddingsTable.idColumn }, plan.weddingIds);
+        const gone = plan.weddingIds.filter((w) => !live.has(w));
+        if (gone.length && request.weddingIds) {
+          throw new WedsyncError('BAD_INPUT', `wedding ${gone.join(', ')} no longer exists in the database at ${target.description}: restore it whole with --scope wedding-only`, { details: { weddingIds: gone } });
+        }
+        if (gone.length) {
+          plan = withoutWeddings(plan, new Set(gone));
+          plan.notes.push(`${gone.length} wedding(s) of the snapshot no longer exist and are skipped (restore them with --scope wedding-only): ${gone.slice(0, 5).join(', ')}${gone.length > 5 ? ', …' : ''}`);
+        }
+      }
+    }
+    if (plan.recoveryScope !== 'complete' && plan.weddingIds.length === 0) throw new WedsyncError('BAD_INPUT', `nothing to restore: snapshot ${plan.snapshotId} holds no wedding in scope`);
+    const byName = new Map(plan.scopes.map((s) => [s.table.qualified, s]));
+    const scopes = order.map((t) => byName.get(t)!);
+
+    // Load and check every segment the plan reads, before anything changes.
+    const held = planSegments(plan);
+    const wanted = filter
+      ? new Set((byName.get(filter.table)?.segments.get(filter.weddingId ?? NO_WEDDING) ?? []).map((r) => r.id))
+      : new Set(held.keys());
+    const segments = new Map<string, Buffer>();
+    try {
+      await deps.repo.forEachBlob(wanted, (id, plain) => {
+        segments.set(id, plain);
+      });
+    } catch (err) {
+      const blobId = isWedsyncError(err) ? (err.details?.blobId as string | undefined) : undefined;
+      const what = blobId ? held.get(blobId) : undefined;
+      if (what && isWedsyncError(err)) {
+        const where = `${what.weddingId ? `wedding ${what.weddingId}` : 'rows of no wedding'}, data type ${what.dataType ?? 'none'} (${what.table})`;
+        throw new WedsyncError(err.code, `snapshot ${plan.snapshotId} cannot be restored: the segment of ${where} is ${err.code === 'BLOB_NOT_FOUND' ? 'missing' : 'damaged'} — nothing was changed`, {
+          cause: err,
+          details: { blobId, weddingId: what.weddingId, dataType: what.dataType, table: what.table },
+        });
+      }
+      throw err;
+    }
+
+    return {
+      request,
+      manifest,
+      plan,
+      target,
+      targetLabel,
+      emptyTarget,
+      scopes,
+      columns,
+      segments,
+      fingerprint: fingerprintOf(plan, request, targetLabel),
+      release: () => target.close(),
+    };
+  } catch (err) {
+    await target.close();
+    throw err;
+  }
+}
+
+/**
+ * Reads the live rows in scope and diffs them with the snapshot's, per (wedding, table). Sets
+ * items, totals and the live digest a token binds. Named weddings appear even without rows.
+ */
+export async function diffPrepared(prepared: PreparedRestore, filter?: PrepareFilter): Promise<void> {
+  const items: PreparedItem[] = [];
+  const totals = zeroCounts();
+  const seen = new Map<string, Map<string, Buffer>>();
+  for (const scope of prepared.scopes) {
+    if (filter && filter.table !== scope.table.qualified) continue;
+    // A page of rows of no wedding reads the whole table and keeps only those.
+    const weddings = filter ? (filter.weddingId ? [filter.weddingId] : 'all') : scope.weddings;
+    const live = prepared.emptyTarget ? new Map<string, Buffer>() : await prepared.target.readRows(scope.table, weddings);
+    seen.set(scope.table.qualified, live);
+    const keys = filter
+      ? new Set([filter.weddingId ?? NO_WEDDING])
+      : new Set<string>([...(Array.isArray(weddings) ? weddings : []), ...scope.segments.keys(), ...live.keys()]);
+    const idx = keyIndexes(scope.table.columns, scope.table.primaryKey);
+    for (const key of [...keys].sort()) {
+      const parts = snapshotParts(prepared, scope, key);
+      const d = diffRows(copyLines(Buffer.concat(parts).toString('utf8')), copyLines(live.get(key)?.toString('utf8') ?? ''), idx);
+      addCounts(totals, d.counts);
+      items.push({
+        weddingId: key === NO_WEDDING ? null : key,
+        dataType: scope.table.dataType,
+        table: scope.table.qualified,
+        snapshotRows: d.snapshotRows,
+        liveRows: d.liveRows,
+        segments: scope.segments.get(key)?.length ?? 0,
+        ...d.counts,
+        ...(live.get(key) ? { live: live.get(key) } : {}),
+      });
+    }
+  }
+  prepared.items = items;
+  prepared.totals = totals;
+  prepared.liveDigest = digestRows(seen);
+}
+
+/** The changed rows of one prepared item (after diffPrepared with the same filter). */
+export function itemChanges(prepared: PreparedRestore, filter: PrepareFilter): RowChange[] {
+  const scope = prepared.scopes.find((s) => s.table.qualified === filter.table);
+  if (!scope) throw new WedsyncError('BAD_INPUT', `table ${filter.table} is not in this restore's scope (it has: ${prepared.scopes.map((s) => s.table.qualified).join(', ')})`);
+  const key = filter.weddingId ?? NO_WEDDING;
+  const item = prepared.items?.find((i) => (i.weddingId ?? NO_WEDDING) === key && i.table === filter.table);
+  const snap = copyLines(Buffer.concat(snapshotParts(prepared, scope, key)).toString('utf8'));
+  const live = copyLines(item?.live?.toString('utf8') ?? '');
+  return diffRows(snap, live, keyIndexes(scope.table.columns, scope.table.primaryKey), true).changes ?? [];
+}

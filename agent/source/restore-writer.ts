@@ -1,0 +1,262 @@
+import type pg from 'pg';
+import { WedsyncError } from '../contract/errors.js';
+import { NO_WEDDING, type PlanTable } from '../core/restore-plan.js';
+import { copyIn, inTransaction } from './restore-copy.js';
+import { digestRows, hashRows, readRows } from './restore-rows.js';
+import { quoteIdent, quoteQualified } from './introspect.js';
+
+/**
+ * The transactional restore writer: brings the rows in scope back to the snapshot's, in ONE
+ * transaction, touching nothing else.
+ *
+ *   lock the rows in scope (and the wedding rows, which blocks new child rows) — or, for whole
+ *   tables, the tables — then check they are still what the preview saw; COPY the snapshot's
+ *   rows into temp staging tables; refuse if a snapshot row now belongs to another wedding; then
+ *   merge by primary key: DELETE rows in scope the snapshot lacks (children first), UPDATE rows
+ *   that differ and INSERT missing ones (parents first); move owned sequences past the restored
+ *   keys; re-read the rows in scope and compare count and sha256 with the snapshot's segments.
+ *   Any failure (constraint, lost connection, verification) rolls everything back.
+ *
+ * Rows outside scope are never written by these statements; foreign key actions of the
+ * database itself may still fire (deleting a restored vendor the snapshot lacks sets
+ * timeline_events.vendor_id to NULL, as ON DELETE SET NULL says).
+ */
+
+export interface TargetColumns {
+  names: Set<string>;
+  /** GENERATED ALWAYS AS (…) STORED: computed by the database, never written. */
+  generated: Set<string>;
+  /** GENERATED ALWAYS AS IDENTITY: inserted with OVERRIDING SYSTEM VALUE, never updated. */
+  identityAlways: Set<string>;
+}
+
+export interface ApplyTable {
+  table: PlanTable;
+  /** Weddings whose rows are replaced; 'all' = the whole table. */
+  weddings: string[] | 'all';
+  /** The snapshot's rows per wedding key (NO_WEDDING for rows of no wedding): segment plaintexts in order. */
+  rows: Map<string, Buffer[]>;
+  columns: TargetColumns;
+}
+
+export type ApplyPhase = 'apply' | 'verify' | 'commit';
+
+export interface ApplyOptions {
+  /** Parents first (orderByForeignKeys). */
+  tables: ApplyTable[];
+  weddingsTable: { table: string; idColumn: string };
+  /** Digest (digestRows) of the rows in scope the preview saw: CONFLICT when they changed since. */
+  expectLiveDigest?: string;
+  /** Runs after verification, before COMMIT (photo files); throwing rolls back. */
+  beforeCommit?: () => Promise<void>;
+  onPhase?: (phase: ApplyPhase, done: number, total: number) => void;
+  /** Test hook: runs inside the transaction after the merge, before verification. */
+  afterMerge?: () => Promise<void>;
+}
+
+export interface TableChanges {
+  table: string;
+  dataType: string | null;
+  inserted: number;
+  updated: number;
+  deleted: number;
+}
+
+export interface VerifyMismatch {
+  table: string;
+  weddingId: string | null;
+  expectedRows: number;
+  actualRows: number;
+  expectedSha256: string;
+  actualSha256: string;
+}
+
+export interface Verification {
+  ok: boolean;
+  /** (table, wedding) row sets compared. */
+  checked: number;
+  rows: number;
+  mismatches: VerifyMismatch[];
+}
+
+export interface ApplyResult {
+  changes: TableChanges[];
+  verification: Verification;
+  sequencesAdvanced: number;
+}
+
+const cols = (names: string[], alias?: string) => names.map((c) => (alias ? `${alias}.${quoteIdent(c)}` : quoteIdent(c))).join(', ');
+const asText = (names: string[], alias: string) => `ROW(${names.map((c) => `${alias}.${quoteIdent(c)}::text`).join(', ')})`;
+const keyJoin = (pk: string[], a: string, b: string) => pk.map((k) => `${a}.${quoteIdent(k)} = ${b}.${quoteIdent(k)}`).join(' AND ');
+
+/** Compares the rows in scope with the snapshot's, per (table, wedding): count and sha256 of the COPY text. */
+export async function verifyRows(client: pg.Client, tables: Array<Pick<ApplyTable, 'table' | 'weddings' | 'rows'>>, onTable?: (done: number) => void): Promise<Verification> {
+  const v: Verification = { ok: true, checked: 0, rows: 0, mismatches: [] };
+  let done = 0;
+  for (const t of tables) {
+    const actual = await readRows(client, t.table, t.weddings);
+    const keys = new Set([...t.rows.keys(), ...actual.keys()]);
+    for (const key of keys) {
+      const want = hashRows(t.rows.get(key));
+      let got = hashRows(actual.get(key));
+      if (got.sha256 !== want.sha256 && got.rows === want.rows && sortedEqual(t.rows.get(key), actual.get(key))) got = want; // another collation orders keys differently; the rows are the same
+      v.checked++;
+      v.rows += got.rows;
+      if (got.sha256 !== want.sha256) {
+        v.ok = false;
+        v.mismatches.push({ table: t.table.qualified, weddingId: key === NO_WEDDING ? null : key, expectedRows: want.rows, actualRows: got.rows, expectedSha256: want.sha256, actualSha256: got.sha256 });
+      }
+    }
+    onTable?.(++done);
+  }
+  return v;
+}
+
+function sortedEqual(a: Buffer[] | undefined, b: Buffer | undefined): boolean {
+  const lines = (text: string) => text.split('\n').filter(Boolean).sort();
+  const x = lines(Buffer.concat(a ?? []).toString('utf8'));
+  const y = lines((b ?? Buffer.alloc(0)).toString('utf8'));
+  return x.length === y.length && x.every((l, i) => l === y[i]);
+}
+
+export function verificationError(v: Verification): WedsyncError {
+  const first = v.mismatches[0]!;
+  const where = `${first.table}${first.weddingId ? ` of wedding ${first.weddingId}` : ''}`;
+  return new WedsyncError('INTEGRITY', `verification failed: ${where} has ${first.actualRows} rows after the restore, the snapshot ${first.expectedRows} (or their content differs)${v.mismatches.length > 1 ? `, and ${v.mismatches.length - 1} more` : ''} — rolled back`, {
+    details: { mismatches: v.mismatches },
+  });
+}
+
+async function lockScope(client: pg.Client, options: ApplyOptions): Promise<void> {
+  const whole = options.tables.filter((t) => t.weddings === 'all');
+  if (whole.length) await client.query(`LOCK TABLE ${whole.map((t) => quoteQualified(t.table.qualified)).join(', ')} IN EXCLUSIVE MODE`);
+  const ids = [...new Set(options.tables.flatMap((t) => (t.weddings === 'all' ? [] : t.weddings)))];
+  if (!ids.length) return;
+  // Locking the wedding rows blocks other sessions' inserts of child rows (their FK check takes KEY SHARE).
+  const w = options.weddingsTable;
+  await client.query(`SELECT count(*) FROM (SELECT 1 FROM ${quoteQualified(w.table)} WHERE ${quoteIdent(w.idColumn)} = ANY($1) FOR UPDATE) x`, [ids]);
+  for (const t of options.tables) {
+    if (t.weddings === 'all' || !t.table.weddingColumn) continue;
+    await client.query(`SELECT count(*) FROM (SELECT 1 FROM ${quoteQualified(t.table.qualified)} WHERE ${quoteIdent(t.table.weddingColumn)} = ANY($1) FOR UPDATE) x`, [t.weddings]);
+  }
+}
+
+/** Moves sequences owned by restored columns past the largest restored value (never backwards). */
+async function advanceSequences(client: pg.Client, tables: string[]): Promise<number> {
+  const { rows } = await client.query<{ seq: string; tbl: string; col: string }>(
+    `SELECT quote_ident(sn.nspname) || '.' || quote_ident(s.relname) AS seq, quote_ident(tn.nspname) || '.' || quote_ident(t.relname) AS tbl, quote_ident(a.attname) AS col
+       FROM pg_depend d
+       JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_namespace sn ON sn.oid = s.relnamespace
+       JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+       JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+      WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+        AND tn.nspname || '.' || t.relname = ANY($1)`,
+    [tables],
+  );
+  let advanced = 0;
+  for (const r of rows) {
+    const res = await client.query(
+      `SELECT setval('${r.seq.replace(/'/g, "''")}', m) FROM (SELECT max(${r.col})::bigint AS m FROM ${r.tbl}) x, ${r.seq} s
+        WHERE m IS NOT NULL AND m > CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END`,
+    );
+    advanced += res.rowCount ?? 0;
+  }
+  return advanced;
+}
+
+export async function applyRestore(client: pg.Client, url: string, options: ApplyOptions): Promise<ApplyResult> {
+  const total = options.tables.length;
+  return inTransaction(client, url, async () => {
+    await client.query(`SET LOCAL lock_timeout = '30s'`);
+    await lockScope(client, options);
+
+    if (options.expectLiveDigest !== undefined) {
+      const seen = new Map<string, Map<string, Buffer>>();
+      for (const t of options.tables) seen.set(t.table.qualified, await readRows(client, t.table, t.weddings));
+      if (digestRows(seen) !== options.expectLiveDigest) {
+        throw new WedsyncError('CONFLICT', 'the rows to restore changed after the preview was made: preview again and confirm the new preview — nothing was changed');
+      }
+    }
+
+    // Stage the snapshot's rows.
+    const stages = new Map<string, string>();
+    let i = 0;
+    for (const t of options.tables) {
+      const stage = `wedsync_restore_${i++}`;
+      stages.set(t.table.qualified, stage);
+      const names = t.table.columns.map((c) => c.name);
+      await client.query(`CREATE TEMP TABLE ${stage} ON COMMIT DROP AS SELECT ${cols(names)} FROM ${quoteQualified(t.table.qualified)} WITH NO DATA`);
+      const n = await copyIn(client, stage, names, [...t.rows.values()].flat());
+      // Big stages need statistics, or the planner nests loops over them.
+      if (n > 5000) await client.query(`ANALYZE ${stage}`);
+    }
+
+    // A snapshot row whose key now belongs to another wedding would be moved out of it: refuse.
+    for (const t of options.tables) {
+      const wc = t.table.weddingColumn;
+      if (t.weddings === 'all' || !wc || !t.table.primaryKey.length || t.table.primaryKey.includes(wc)) continue;
+      const { rows } = await client.query<{ k: string }>(
+        `SELECT ROW(${cols(t.table.primaryKey, 't')})::text AS k FROM ${quoteQualified(t.table.qualified)} t JOIN ${stages.get(t.table.qualified)} s ON ${keyJoin(t.table.primaryKey, 't', 's')}
+          WHERE t.${quoteIdent(wc)} IS DISTINCT FROM s.${quoteIdent(wc)} LIMIT 1`,
+      );
+      if (rows.length) {
+        throw new WedsyncError('CONFLICT', `a row of ${t.table.qualified} in the snapshot (key ${rows[0]!.k}) now belongs to another wedding; restoring it would change that wedding — nothing was changed`);
+      }
+    }
+
+    const changes = new Map<string, TableChanges>(options.tables.map((t) => [t.table.qualified, { table: t.table.qualified, dataType: t.table.dataType, inserted: 0, updated: 0, deleted: 0 }]));
+    const scopeWhere = (t: ApplyTable, alias: string): { sql: string; params: unknown[] } =>
+      t.weddings === 'all' || !t.table.weddingColumn ? { sql: 'true', params: [] } : { sql: `${alias}.${quoteIdent(t.table.weddingColumn)} = ANY($1)`, params: [t.weddings] };
+
+    // Deletes, children first.
+    for (const t of [...options.tables].reverse()) {
+      const stage = stages.get(t.table.qualified)!;
+      const where = scopeWhere(t, 't');
+      const pk = t.table.primaryKey;
+      const sql = pk.length
+        ? `DELETE FROM ${quoteQualified(t.table.qualified)} t WHERE ${where.sql} AND NOT EXISTS (SELECT 1 FROM ${stage} s WHERE ${keyJoin(pk, 's', 't')})`
+        : `DELETE FROM ${quoteQualified(t.table.qualified)} t WHERE ${where.sql}`; // no key: replaced whole
+      changes.get(t.table.qualified)!.deleted = (await client.query(sql, where.params)).rowCount ?? 0;
+    }
+
+    // Updates and inserts, parents first.
+    let done = 0;
+    for (const t of options.tables) {
+      const stage = stages.get(t.table.qualified)!;
+      const where = scopeWhere(t, 't');
+      const pk = t.table.primaryKey;
+      const writable = t.table.columns.map((c) => c.name).filter((c) => !t.columns.generated.has(c));
+      const settable = writable.filter((c) => !pk.includes(c) && !t.columns.identityAlways.has(c));
+      const target = quoteQualified(t.table.qualified);
+      const c = changes.get(t.table.qualified)!;
+      if (pk.length && settable.length) {
+        c.updated =
+          (
+            await client.query(
+              `UPDATE ${target} t SET ${settable.map((n) => `${quoteIdent(n)} = s.${quoteIdent(n)}`).join(', ')} FROM ${stage} s
+                WHERE ${keyJoin(pk, 't', 's')} AND ${where.sql} AND ${asText(settable, 't')} IS DISTINCT FROM ${asText(settable, 's')}`,
+              where.params,
+            )
+          ).rowCount ?? 0;
+      }
+      const overriding = t.columns.identityAlways.size ? ' OVERRIDING SYSTEM VALUE' : '';
+      c.inserted =
+        (
+          await client.query(
+            `INSERT INTO ${target} (${cols(writable)})${overriding} SELECT ${cols(writable, 's')} FROM ${stage} s${pk.length ? ` WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${keyJoin(pk, 't', 's')})` : ''}`,
+          )
+        ).rowCount ?? 0;
+      options.onPhase?.('apply', ++done, total);
+    }
+    const sequencesAdvanced = await advanceSequences(client, options.tables.map((t) => t.table.qualified));
+    await options.afterMerge?.();
+
+    options.onPhase?.('verify', 0, total);
+    const verification = await verifyRows(client, options.tables, (n) => options.onPhase?.('verify', n, total));
+    if (!verification.ok) throw verificationError(verification);
+
+    await options.beforeCommit?.();
+    options.onPhase?.('commit', total, total);
+    return { changes: [...changes.values()], verification, sequencesAdvanced };
+  });
+}
