@@ -64,6 +64,16 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>): P
     const { ensureRepository } = await import('../repo.js');
     await ensureRepository(ctx.config.repo, passphrase);
 
+    // The product itself, on the embedded database: the agent with its API (and console).
+    let agentUrl: string | null = null;
+    let stopAgent: (() => Promise<void>) | null = null;
+    if (opts.agent !== false) {
+      const { startAgent } = await import('../../main.js');
+      const agent = await startAgent({ config: { ...ctx.config, databaseUrl, passphrase }, logger: ctx.logger });
+      agentUrl = agent.url;
+      stopAgent = () => agent.close();
+    }
+
     const env = [
       `export DATABASE_URL='${databaseUrl}'`,
       `export WEDSYNC_HOME='${home}'`,
@@ -79,17 +89,19 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>): P
         ...env.map((l) => `  ${l}`),
         '  npx wedsync-backup backup --type full',
         '  npx wedsync-backup snapshots',
+        ...(agentUrl ? [`The agent's API is at ${agentUrl} (bearer token in ${join(home, 'agent-token')}).`] : []),
         'Press Ctrl-C to stop.',
         '',
       ].join('\n'),
     );
-    if (ctx.json) process.stdout.write(`${JSON.stringify({ ok: true, databaseUrl, port: cluster.port, home, repo: ctx.config.repo })}\n`);
+    if (ctx.json) process.stdout.write(`${JSON.stringify({ ok: true, databaseUrl, port: cluster.port, home, repo: ctx.config.repo, agentUrl })}\n`);
 
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
-    process.stderr.write('stopping PostgreSQL…\n');
+    process.stderr.write('stopping…\n');
+    await stopAgent?.().catch(() => undefined);
     await stop();
     return { json: {}, text: '', printed: true };
   } catch (err) {
