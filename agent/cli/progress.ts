@@ -20,3 +20,9 @@ export function progressLine(enabled: boolean): { update(text: string): void; do
 export function rate(n: number, ms: number): string {
   return ms > 0 ? `${Math.round((n * 1000) / ms).toLocaleString('en')}/s` : '';
 }
+
+/** ", ETA 12 s" from progress so far, or "" when the total is unknown. */
+export function eta(done: number, total: number, ms: number): string {
+  if (!total || !done || done >= total) return '';
+  return `, ETA ${Math.ceil(((total - done) * ms) / done / 1000)} s`;
+}

@@ -40,6 +40,10 @@ export interface BackupRequest {
 export interface BackupProgress {
   phase: 'export' | 'photos' | 'finish';
   rows: number;
+  /** Rows expected (planner statistics), 0 when unknown: for rate and ETA displays. */
+  rowsEstimate: number;
+  /** Weddings whose rows are all exported so far (approximate while tables run in parallel). */
+  weddingsDone: number;
   bytes: number;
   itemsDone: number;
   itemsTotal: number;
@@ -209,11 +213,16 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
 
     phase('plan');
     // Export rows.
-    const progress: BackupProgress = { phase: 'export', rows: 0, bytes: 0, itemsDone: 0, itemsTotal: items.length, photosDone: 0, photosTotal: 0 };
+    const estimatedTables = new Set(items.filter((i) => !i.weddings).map((i) => i.table));
+    const rowsEstimate = [...estimatedTables].reduce((a, t) => a + t.estimatedRows, 0);
+    const progress: BackupProgress = { phase: 'export', rows: 0, rowsEstimate, weddingsDone: 0, bytes: 0, itemsDone: 0, itemsTotal: items.length, photosDone: 0, photosTotal: 0 };
+    const weddingsSeen = new Set<string>();
     const run = await source.export(
       items,
       async (segment) => {
         if (deps.signal?.aborted) throw new WedsyncError('CANCELLED', 'the backup was cancelled');
+        if (segment.weddingId && segment.table === weddingsTable) weddingsSeen.add(segment.weddingId);
+        progress.weddingsDone = weddingsSeen.size;
         const saved = await repo.saveBlob('segment', segment.data);
         return { id: saved.id, rows: segment.rows, rawBytes: segment.data.length };
       },

@@ -1,7 +1,7 @@
 import type { CommandContext } from '../context.js';
 import { formatBytes, type CommandResult } from '../output.js';
 import { requireDatabaseUrl, requirePassphrase } from '../config.js';
-import { progressLine, rate } from '../progress.js';
+import { eta, progressLine, rate } from '../progress.js';
 import type { BackupType } from '../../jobs/backup.js';
 import type { DataType } from '../../contract/schema-map.js';
 
@@ -55,7 +55,7 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>): P
           progress.update(
             p.phase === 'photos'
               ? `photos ${p.photosDone}/${p.photosTotal}`
-              : `${p.phase}: ${p.rows.toLocaleString('en')} rows, ${formatBytes(p.bytes)}, ${p.itemsDone}/${p.itemsTotal} parts, ${rate(p.rows, Date.now() - started)} rows`,
+              : `${p.phase}: ${p.rows.toLocaleString('en')} rows, ${formatBytes(p.bytes)}, ${p.weddingsDone} weddings, ${p.itemsDone}/${p.itemsTotal} parts, ${rate(p.rows, Date.now() - started)} rows${eta(p.rows, p.rowsEstimate, Date.now() - started)}`,
           ),
       },
       { type, weddingIds, dataTypes, priority: type === 'emergency' ? 10 : 5 },
