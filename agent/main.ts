@@ -59,8 +59,23 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const catalog = await openCatalog(url);
   const photoStore = await openPhotoStore(config, logger);
   const backups = new SerialQueue();
+  const [{ openRestoreTarget }, { openRecoveryCatalog }, { createRestoreServices }, { ConfirmationTokens }, { registerRestoreRoutes }] = await Promise.all([
+    import('./source/restore-target.js'),
+    import('./catalog/recovery.js'),
+    import('./jobs/restore-service.js'),
+    import('./jobs/restore-token.js'),
+    import('./api/routes/restore.js'),
+  ]);
+  const recovery = await openRecoveryCatalog(url);
+  // Confirmed restores run in the backup queue: their recovery point writes to the repository.
+  const restore = createRestoreServices({
+    repo, map, logger, liveUrl: url, openTarget: openRestoreTarget, recovery, tokens: new ConfirmationTokens(), photoStore,
+    backup: { catalog, openSource: (u) => openBackupSource(u, map, 1) },
+    exclusive: (task) => backups.run(task),
+  });
 
   const services: ApiServices = {
+    restore,
     async health() {
       return { repository: repo.location, repositoryId: repo.id };
     },
@@ -100,7 +115,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
   };
 
-  const app = createApiServer(services, { token, logger });
+  const app = createApiServer(services, { token, logger, extraRoutes: [(a) => registerRestoreRoutes(a, services)] });
   const host = options.host ?? config.api.host;
   await app.listen({ host, port: options.port ?? config.api.port });
   const address = app.server.address();
@@ -111,8 +126,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     token,
     async close() {
       await app.close();
+      await restore.idle();
       await backups.run(async () => undefined);
-      await Promise.all([catalog.close(), repo.store.close(), photoStore?.close()]);
+      await Promise.all([recovery.close(), catalog.close(), repo.store.close(), photoStore?.close()]);
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { EmergencyBackupRequest, SnapshotDetail, SnapshotListQuery, SnapshotSummary, BackupResultBody } from '../contract/api.js';
+import type { RestoreServices } from '../jobs/restore-service.js';
 
 /**
  * What the HTTP API needs from the rest of the agent. agent/main.ts builds the real one;
@@ -13,6 +14,8 @@ export interface SnapshotServices {
 
 export interface ApiServices {
   snapshots: SnapshotServices;
+  /** Guided restore and the recovery_operations audit (routes/restore.ts). */
+  restore?: RestoreServices;
   /** Liveness details for GET /healthz. */
   health(): Promise<Record<string, unknown>>;
 }

@@ -36,6 +36,11 @@ export interface RestoreDeps extends PrepareDeps {
   /** For the recovery point: the backup catalog and a source on a database URL. */
   backup: { catalog: Catalog; openSource(url: string): Promise<BackupSource> };
   onProgress?: (operationId: string, progress: RestoreProgress) => void;
+  /**
+   * Runs the confirmed part (recovery point, apply) in turn with other repository writers: the
+   * agent passes its backup queue, since a recovery point writes to the repository.
+   */
+  exclusive?: <T>(task: () => Promise<T>) => Promise<T>;
   /** Test hook: inside the apply transaction, after the merge (e.g. to cut the connection). */
   afterMerge?: () => Promise<void>;
 }
@@ -182,7 +187,9 @@ export async function startRestore(deps: RestoreDeps, request: RestoreRequest, t
     throw err;
   }
   const operation = (await deps.recovery.get(operationId))!;
-  const done = execute(deps, p, operationId, claims.live);
+  const ready = p;
+  const run = () => execute(deps, ready, operationId, claims.live);
+  const done = deps.exclusive ? deps.exclusive(run) : run();
   // The caller may not wait; the outcome is in the catalog either way.
   done.catch(() => undefined);
   return { operation, done };

@@ -1,0 +1,146 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackupWorld, type BackupWorld } from '../../../test-support/fixtures.js';
+import { openRecoveryCatalog, type RecoveryCatalog } from '../../catalog/recovery.js';
+import { WedsyncError } from '../../contract/errors.js';
+import { DEFAULT_SCHEMA_MAP } from '../../contract/schema-map.js';
+import { createRestoreServices, type RestoreServices } from '../../jobs/restore-service.js';
+import { ConfirmationTokens } from '../../jobs/restore-token.js';
+import { silentLogger } from '../../logger.js';
+import { openBackupSource } from '../../source/backup-source.js';
+import { openRestoreTarget } from '../../source/restore-target.js';
+import { createApiServer } from '../server.js';
+import type { ApiServices } from '../services.js';
+import { registerRestoreRoutes } from './restore.js';
+
+const TOKEN = 'test-token';
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+describe('restore API routes (fastify inject, real PostgreSQL)', () => {
+  let world: BackupWorld;
+  let recovery: RecoveryCatalog;
+  let restore: RestoreServices;
+  let app: FastifyInstance;
+  let snapshotId: string;
+  let wedding: string;
+
+  beforeAll(async () => {
+    world = await createBackupWorld({ weddings: 6 });
+    recovery = await openRecoveryCatalog(world.db.url);
+    const logger = await silentLogger();
+    restore = createRestoreServices({
+      repo: world.repo,
+      map: DEFAULT_SCHEMA_MAP,
+      liveUrl: world.db.url,
+      openTarget: openRestoreTarget,
+      logger,
+      recovery,
+      tokens: new ConfirmationTokens(),
+      photoStore: world.photoStore,
+      backup: { catalog: world.catalog, openSource: (url) => openBackupSource(url, DEFAULT_SCHEMA_MAP, 1) },
+    });
+    const unused = () => Promise.reject(new WedsyncError('NOT_FOUND', 'not in this test'));
+    const services: ApiServices = { restore, health: async () => ({}), snapshots: { list: unused, get: unused, emergencyBackup: unused } };
+    app = createApiServer(services, { token: TOKEN, logger, extraRoutes: [(a) => registerRestoreRoutes(a, services)] });
+    snapshotId = (await world.backup({ type: 'full' })).snapshotId;
+    wedding = (await world.client.query<{ id: string }>('SELECT id FROM weddings ORDER BY id LIMIT 1')).rows[0]!.id;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await restore?.idle();
+    await recovery?.close();
+    await world?.close();
+  });
+
+  const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, headers: auth, payload: payload as object });
+  const fields = (body: string) => (JSON.parse(body) as { error: { fields?: Array<{ field: string }> } }).error.fields?.map((f) => f.field) ?? [];
+
+  it('rejects bad bodies with a 400 naming each field', async () => {
+    const cases: Array<[unknown, string[]]> = [
+      [{}, ['body.backupId', 'body.recoveryScope']],
+      [{ backupId: 'nope', recoveryScope: 'complete' }, ['body.backupId']],
+      [{ backupId: snapshotId, recoveryScope: 'everything' }, ['body.recoveryScope']],
+      [{ backupId: snapshotId, recoveryScope: 'complete', weddingIds: [wedding] }, ['body.weddingIds']],
+      [{ backupId: snapshotId, recoveryScope: 'complete', dataTypes: ['guests'] }, ['body.dataTypes']],
+      [{ backupId: snapshotId, recoveryScope: 'wedding-only' }, ['body.weddingIds']],
+      [{ backupId: snapshotId, recoveryScope: 'wedding-only', weddingIds: [wedding], dataTypes: ['guests'] }, ['body.dataTypes']],
+      [{ backupId: snapshotId, recoveryScope: 'selective', weddingIds: [wedding] }, ['body.dataTypes']],
+      [{ backupId: snapshotId, recoveryScope: 'selective', dataTypes: ['cake'] }, ['body.dataTypes.0']],
+      [{ backupId: snapshotId, recoveryScope: 'selective', dataTypes: [] }, ['body.dataTypes']],
+      [{ backupId: snapshotId, recoveryScope: 'selective', dataTypes: ['guests'], weddingIds: ['x'] }, ['body.weddingIds.0']],
+      [{ backupId: snapshotId, recoveryScope: 'complete', extra: 1 }, ['body']],
+    ];
+    for (const [body, expected] of cases) {
+      const res = await post('/api/backup/restore/preview', body);
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      expect(fields(res.body), JSON.stringify(body)).toEqual(expected);
+    }
+    const noToken = await post('/api/backup/emergency-restore', { backupId: snapshotId, recoveryScope: 'wedding-only', weddingIds: [wedding] });
+    expect(noToken.statusCode).toBe(400);
+    expect(fields(noToken.body)).toEqual(['body.confirmationToken']);
+    const notJson = await app.inject({ method: 'POST', url: '/api/backup/emergency-restore', headers: { ...auth, 'content-type': 'application/json' }, payload: '{oops' });
+    expect(notJson.statusCode).toBe(400);
+    const badId = await app.inject({ method: 'GET', url: '/api/backup/recovery-operations/123', headers: auth });
+    expect(badId.statusCode).toBe(400);
+    expect(fields(badId.body)).toEqual(['params.id']);
+    const badQuery = await app.inject({ method: 'GET', url: '/api/backup/recovery-operations?limit=0', headers: auth });
+    expect(badQuery.statusCode).toBe(400);
+    expect((await app.inject({ method: 'POST', url: '/api/backup/restore/preview', payload: {} })).statusCode).toBe(401);
+  });
+
+  it('unknown snapshot and unknown operation are 404s', async () => {
+    const res = await post('/api/backup/restore/preview', { backupId: '00000000-0000-4000-8000-000000000000', recoveryScope: 'complete' });
+    expect(res.statusCode).toBe(404);
+    expect(JSON.parse(res.body).error.code).toBe('NOT_FOUND');
+    const op = await app.inject({ method: 'GET', url: '/api/backup/recovery-operations/00000000-0000-4000-8000-000000000000', headers: auth });
+    expect(op.statusCode).toBe(404);
+  });
+
+  it('preview → token → emergency restore (202) → poll until completed; the token works once', async () => {
+    await world.client.query('DELETE FROM guests WHERE wedding_id = $1', [wedding]);
+    const plan = { backupId: snapshotId, recoveryScope: 'wedding-only', weddingIds: [wedding] };
+    const preview = await post('/api/backup/restore/preview', plan);
+    expect(preview.statusCode).toBe(200);
+    const p = JSON.parse(preview.body);
+    expect(p.totals).toMatchObject({ inserted: 12, updated: 0, deleted: 0 });
+    expect(p.plan.tables[0]).toBe('public.weddings');
+    expect(Date.parse(p.expiresAt)).toBeGreaterThan(Date.now());
+
+    const rows = await post('/api/backup/restore/preview/rows', { ...plan, weddingId: wedding, table: 'public.guests', limit: 5 });
+    expect(rows.statusCode).toBe(200);
+    expect(JSON.parse(rows.body)).toMatchObject({ total: 12, offset: 0, rows: expect.arrayContaining([expect.objectContaining({ change: 'inserted', before: null })]) });
+    expect(JSON.parse(rows.body).rows).toHaveLength(5);
+
+    const started = await post('/api/backup/emergency-restore', { ...plan, confirmationToken: p.confirmationToken });
+    expect(started.statusCode).toBe(202);
+    const { operation } = JSON.parse(started.body);
+    expect(operation).toMatchObject({ operationType: 'emergency-restore', recoveryScope: 'wedding-only', affectedWeddings: [wedding], initiatedByLabel: 'api' });
+    expect(['running', 'completed']).toContain(operation.status);
+
+    let final;
+    for (let i = 0; i < 200; i++) {
+      const got = await app.inject({ method: 'GET', url: `/api/backup/recovery-operations/${operation.id}`, headers: auth });
+      expect(got.statusCode).toBe(200);
+      final = JSON.parse(got.body).operation;
+      if (final.status !== 'running') break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(final).toMatchObject({ status: 'completed', successMetrics: expect.objectContaining({ verified: true }) });
+    const { rows: count } = await world.client.query('SELECT count(*)::int AS n FROM guests WHERE wedding_id = $1', [wedding]);
+    expect(count[0].n).toBe(12);
+
+    const again = await post('/api/backup/emergency-restore', { ...plan, confirmationToken: p.confirmationToken });
+    expect(again.statusCode).toBe(409);
+    expect(JSON.parse(again.body).error.message).toMatch(/already used/);
+
+    const list = await app.inject({ method: 'GET', url: `/api/backup/recovery-operations?weddingId=${wedding}`, headers: auth });
+    expect(list.statusCode).toBe(200);
+    expect(JSON.parse(list.body).operations.map((o: { id: string }) => o.id)).toContain(operation.id);
+  });
+
+  it('a forged token is a 400 and changes nothing', async () => {
+    const res = await post('/api/backup/emergency-restore', { backupId: snapshotId, recoveryScope: 'complete', confirmationToken: 'wsr1.e30.AAAA' });
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body).error.message).toMatch(/confirmationToken/);
+  });
+});
