@@ -100,6 +100,20 @@ export function buildProgram(): Command {
     .option('--host <host>', 'API address to bind (default 127.0.0.1)')
     .option('--port <n>', 'API port (default: a free one)', (v) => (v === '0' ? 0 : positiveInt(v)));
 
+  define(program, 'verify', 'prove snapshots restorable: exit 0 valid, 1 problems found (printed with snapshot, wedding, data type)', () => import('./commands/verify.js'))
+    .argument('<snapshot>', 'snapshot id, "latest" or "all"')
+    .option('--read-data', 'also read every pack: decrypt, re-hash, recount rows, re-hash photos')
+    .option('--read-data-subset <p>', 'read-data on a deterministic sample of packs, e.g. 10%', fraction)
+    .option('--repository', 'also check the repository as a whole (keys, index, packs)');
+
+  define(program, 'check', 'check the repository: keys, config, index against packs, pack headers, unreferenced packs', () =>
+    import('./commands/verify.js').then((m) => ({ run: m.runCheck })),
+  ).option('--read-data', 'also read every pack whole and check every blob');
+
+  define(program, 'validate-data', 'check the live wedding data: required fields, timeline, guests, photo files', () => import('./commands/validate-data.js'))
+    .option('--wedding <id>', 'only this wedding (repeatable)', collectUuid)
+    .option('--time-zone <zone>', 'IANA zone the wedding day is measured in (default: this machine\'s)');
+
   // Declared for later issues' commands to share the parsers; kept out of help until built.
   void fraction;
 
