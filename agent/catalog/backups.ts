@@ -82,13 +82,17 @@ export async function insertSnapshot(db: pg.ClientBase, s: NewSnapshot): Promise
   );
 }
 
-const SNAPSHOT_COLUMNS = `id, backup_job_id AS "backupJobId", snapshot_type AS "snapshotType", tier, parent_snapshot_id AS "parentSnapshotId",
-  wedding_ids AS "weddingIds", organization_ids AS "organizationIds", data_types AS "dataTypes", table_count AS "tableCount", wedding_count AS "weddingCount",
+const ID_ARRAYS = `wedding_ids AS "weddingIds", organization_ids AS "organizationIds"`;
+/** Instead of ID_ARRAYS when the caller does not need them: for 2000 weddings they dominate the row. */
+const NO_ID_ARRAYS = `'{}'::uuid[] AS "weddingIds", '{}'::uuid[] AS "organizationIds"`;
+const snapshotColumns = (idArrays: string) => `id, backup_job_id AS "backupJobId", snapshot_type AS "snapshotType", tier, parent_snapshot_id AS "parentSnapshotId",
+  ${idArrays}, data_types AS "dataTypes", table_count AS "tableCount", wedding_count AS "weddingCount",
   row_count::float8 AS "rowCount", photo_count AS "photoCount", photo_problems AS "photoProblems", backup_size_bytes::float8 AS "backupSizeBytes",
   bytes_new::float8 AS "bytesNew", compression_ratio::float8 AS "compressionRatio", data_integrity_hash AS "dataIntegrityHash",
   encryption_key_id AS "encryptionKeyId", storage_location AS "storageLocation", storage_provider AS "storageProvider",
   validation_status AS "validationStatus", validation_completed_at AS "validationCompletedAt", validation_details AS "validationDetails",
   retention_until AS "retentionUntil", created_at AS "createdAt", completed_at AS "completedAt"`;
+const SNAPSHOT_COLUMNS = snapshotColumns(ID_ARRAYS);
 
 function normalise(row: SnapshotRow): SnapshotRow {
   const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : (v as string | null));
@@ -128,7 +132,7 @@ export async function listSnapshots(db: pg.ClientBase, filter: SnapshotFilter = 
     where.push(`snapshot_type = ANY($${params.length})`);
   }
   params.push(filter.limit ?? 1000);
-  const columns = filter.brief ? SNAPSHOT_COLUMNS.replace(/wedding_ids AS "weddingIds", organization_ids AS "organizationIds"/, `'{}'::uuid[] AS "weddingIds", '{}'::uuid[] AS "organizationIds"`) : SNAPSHOT_COLUMNS;
+  const columns = snapshotColumns(filter.brief ? NO_ID_ARRAYS : ID_ARRAYS);
   const { rows } = await db.query<SnapshotRow>(
     `SELECT ${columns} FROM backup_snapshots ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT $${params.length}`,
     params,

@@ -82,10 +82,16 @@ export function planFullExport(tables: TableInfo[], map: SchemaMap, parallelism:
   return items;
 }
 
-function copyQuery(item: WorkItem): { text: string; params: unknown[] } {
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The COPY statement of one work item. Its first column is the routing key (the wedding id, or
+ * the row key of non-wedding tables), stripped again before rows are stored. COPY takes no bind
+ * parameters, so wedding ids are inlined — each checked to be a UUID first.
+ */
+export function copyStatement(item: WorkItem): string {
   const cols = item.table.columns.map((c) => quoteIdent(c.name)).join(', ');
   const order = item.table.orderBy.map(quoteIdent);
-  const params: unknown[] = [];
   const where: string[] = [];
   let key: string;
   if (item.weddingColumn) {
@@ -93,25 +99,18 @@ function copyQuery(item: WorkItem): { text: string; params: unknown[] } {
     key = `${wc}::text`;
     order.unshift(wc);
     if (item.weddings) {
-      params.push(item.weddings);
-      where.push(`${wc} = ANY($${params.length}::uuid[])`);
+      for (const id of item.weddings) if (!UUID_TEXT.test(id)) throw new Error(`not a wedding id: ${JSON.stringify(id)}`);
+      where.push(`${wc} = ANY('{${item.weddings.join(',')}}'::uuid[])`);
     }
     if (item.range?.from) where.push(`${wc} >= '${item.range.from}'::uuid`);
     if (item.range?.to) where.push(`${wc} < '${item.range.to}'::uuid`);
-    // Rows with a NULL wedding reference belong to no wedding: they go with the non-wedding rows
-    // of a complete backup (key "\N" below) rather than being dropped.
+    // Rows with a NULL wedding reference belong to no wedding: in a whole-table export they
+    // come last (key "\N") and are kept as the table's runs rather than dropped.
   } else {
     key = item.table.orderBy.map((c) => `${quoteIdent(c)}::text`).join(` || '|' || `) || `''`;
   }
-  const sql = `SELECT ${key} AS wedsync_key, ${cols} FROM ${quoteQualified(item.table.qualified)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order.join(', ')}`;
-  // COPY cannot take bind parameters: inline the uuid list after validating every element.
-  let text = sql;
-  if (params.length) {
-    const ids = params[0] as string[];
-    for (const id of ids) if (!/^[0-9a-f-]{36}$/i.test(id)) throw new Error(`not a uuid: ${id}`);
-    text = sql.replace('$1::uuid[]', `'{${ids.join(',')}}'::uuid[]`);
-  }
-  return { text: `COPY (${text}) TO STDOUT`, params: [] };
+  const filter = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+  return `COPY (SELECT ${key} AS wedsync_key, ${cols} FROM ${quoteQualified(item.table.qualified)}${filter} ORDER BY ${order.join(', ')}) TO STDOUT`;
 }
 
 /** FNV-1a over the key bytes: cheap, stable across versions, good enough to place boundaries. */
@@ -127,8 +126,7 @@ function keyHash(buf: Buffer, start: number, end: number): number {
 /** Runs one work item: one COPY, cut into segments handed to `sink` as they complete. */
 export async function exportItem(client: pg.Client, item: WorkItem, sink: SegmentSink, result: TableExport, onRows: (rows: number, bytes: number) => void): Promise<void> {
   const { to } = await import('pg-copy-streams');
-  const { text } = copyQuery(item);
-  const stream = client.query(to(text));
+  const stream = client.query(to(copyStatement(item)));
   const wedding = item.weddingColumn !== null;
 
   let parts: Buffer[] = [];
