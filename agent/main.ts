@@ -73,9 +73,20 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     backup: { catalog, openSource: (u) => openBackupSource(u, map, 1) },
     exclusive: (task) => backups.run(task),
   });
+  // Integrity validation (routes/validation.ts): snapshot validations in the background, one at
+  // a time, results in the catalog; one wedding's live data on request.
+  const [{ createValidationServices }, { openValidationCatalog }, { openWeddingDataSource }, { registerValidationRoutes }] = await Promise.all([
+    import('./jobs/verify-service.js'),
+    import('./catalog/validation.js'),
+    import('./source/data-validation.js'),
+    import('./api/routes/validation.js'),
+  ]);
+  const validationCatalog = await openValidationCatalog(url);
+  const validation = createValidationServices({ repo, map, logger, catalog: validationCatalog, openDataSource: () => openWeddingDataSource(url, map), photoStore });
 
   const services: ApiServices = {
     restore,
+    validation,
     async health() {
       return { repository: repo.location, repositoryId: repo.id };
     },
@@ -115,7 +126,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
   };
 
-  const app = createApiServer(services, { token, logger, extraRoutes: [(a) => registerRestoreRoutes(a, services)] });
+  const app = createApiServer(services, { token, logger, extraRoutes: [(a) => registerRestoreRoutes(a, services), (a) => registerValidationRoutes(a, services)] });
   const host = options.host ?? config.api.host;
   await app.listen({ host, port: options.port ?? config.api.port });
   const address = app.server.address();
@@ -127,8 +138,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     async close() {
       await app.close();
       await restore.idle();
+      await validation.idle();
       await backups.run(async () => undefined);
-      await Promise.all([recovery.close(), catalog.close(), repo.store.close(), photoStore?.close()]);
+      await Promise.all([validationCatalog.close(), recovery.close(), catalog.close(), repo.store.close(), photoStore?.close()]);
     },
   };
 }

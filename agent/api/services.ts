@@ -1,5 +1,6 @@
 import type { EmergencyBackupRequest, SnapshotDetail, SnapshotListQuery, SnapshotSummary, BackupResultBody } from '../contract/api.js';
 import type { RestoreServices } from '../jobs/restore-service.js';
+import type { ValidationServices } from '../jobs/verify-service.js';
 
 /**
  * What the HTTP API needs from the rest of the agent. agent/main.ts builds the real one;
@@ -16,6 +17,8 @@ export interface ApiServices {
   snapshots: SnapshotServices;
   /** Guided restore and the recovery_operations audit (routes/restore.ts). */
   restore?: RestoreServices;
+  /** Snapshot validation runs and the live wedding data check (routes/validation.ts). */
+  validation?: ValidationServices;
   /** Liveness details for GET /healthz. */
   health(): Promise<Record<string, unknown>>;
 }

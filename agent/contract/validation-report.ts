@@ -259,8 +259,6 @@ export const validationRunSchema = z.object({
 });
 export type ValidationRun = z.infer<typeof validationRunSchema>;
 
-export const ValidationStartedResponseSchema = z.object({ runId: z.string(), snapshotId: z.string(), state: z.enum(['running', 'completed', 'failed']) });
-
 export const SnapshotValidationResponseSchema = z.object({
   snapshotId: z.string(),
   /** What the catalog holds (the last completed validation, by any agent). */
