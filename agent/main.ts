@@ -21,6 +21,8 @@ export interface AgentOptions {
 export interface RunningAgent {
   url: string;
   token: string;
+  /** A fresh one-time link that opens the console signed in (agent/api/routes/console.ts). */
+  consoleUrl(): string;
   close(): Promise<void>;
 }
 
@@ -126,15 +128,21 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
   };
 
-  const app = createApiServer(services, { token, logger, extraRoutes: [(a) => registerRestoreRoutes(a, services), (a) => registerValidationRoutes(a, services)] });
+  // The console (renderer/dist at `/`, login codes, the wedding directory it picks from).
+  const [{ createConsoleRoutes }, { listWeddings }] = await Promise.all([import('./api/routes/console.js'), import('./source/wedding-directory.js')]);
+  const consoleRoutes = createConsoleRoutes({ token, listWeddings: (q) => listWeddings(url, map, q) });
+
+  const app = createApiServer(services, { token, logger, extraRoutes: [(a) => registerRestoreRoutes(a, services), (a) => registerValidationRoutes(a, services), consoleRoutes.register] });
   const host = options.host ?? config.api.host;
   await app.listen({ host, port: options.port ?? config.api.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   logger.info({ host, port }, 'agent API listening');
+  const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: baseUrl,
     token,
+    consoleUrl: () => consoleRoutes.loginUrl(baseUrl),
     async close() {
       await app.close();
       await restore.idle();
