@@ -70,18 +70,22 @@ const MAX_OVERLAP_FINDINGS = 20;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
+// Creating an Intl.DateTimeFormat costs far more than using one: keep one per zone.
+const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+const displayFormats = new Map<string, Intl.DateTimeFormat>();
+
+function cached(map: Map<string, Intl.DateTimeFormat>, zone: string, make: () => Intl.DateTimeFormat): Intl.DateTimeFormat {
+  let f = map.get(zone);
+  if (!f) map.set(zone, (f = make()));
+  return f;
+}
+
 /** The UTC offset (ms) of `zone` at instant `utcMs`. */
 function zoneOffset(utcMs: number, zone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(utcMs));
+  const format = cached(offsetFormats, zone, () =>
+    new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }),
+  );
+  const parts = format.formatToParts(new Date(utcMs));
   const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return asUtc - Math.floor(utcMs / 1000) * 1000;
@@ -112,8 +116,9 @@ export function weddingDayWindow(weddingDate: string, type: string | null, zone:
 
 const blank = (s: string | null | undefined) => s === null || s === undefined || s.trim() === '';
 
+/** "2026-06-13 14:30" in `zone`, for messages. */
 function iso(ms: number, zone: string): string {
-  return new Intl.DateTimeFormat('sv-SE', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(ms));
+  return cached(displayFormats, zone, () => new Intl.DateTimeFormat('sv-SE', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })).format(new Date(ms));
 }
 
 /** Every rule above on one wedding's records. Findings in rule order. */
