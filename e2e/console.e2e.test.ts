@@ -60,7 +60,7 @@ describe('console e2e (Chromium)', () => {
 
   it('browses to a wedding in a snapshot, with row counts per data type', async () => {
     const { page } = browser;
-    await page.getByRole('link', { name: 'Snapshots' }).click();
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Snapshots', exact: true }).click();
     await page.getByRole('table', { name: 'Snapshots' }).waitFor();
     await page.getByLabel('Wedding').fill(wedding.couple_names);
     await page.getByRole('table', { name: 'Snapshots' }).getByRole('link').first().click();
@@ -72,5 +72,91 @@ describe('console e2e (Chromium)', () => {
     expect(page.url()).toContain(snapshotId);
     await screenshot(page, '02-snapshots');
     expect(browser.problems).toEqual([]);
+  });
+
+  it('runs a read-data validation of the snapshot with progress and sees it pass', async () => {
+    const { page } = browser;
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Validation', exact: true }).click();
+    await page.getByRole('heading', { name: 'Validate a snapshot' }).waitFor();
+    await page.getByLabel('Snapshot').selectOption(snapshotId);
+    await page.getByLabel(/read-data/).check();
+    await page.getByRole('button', { name: 'Run validation' }).click();
+    const report = page.getByRole('region', { name: 'Validation report' }).or(page.locator('[aria-label="Validation report"]'));
+    await report.waitFor({ timeout: 30_000 });
+    await expect.poll(() => report.textContent()).toContain('valid');
+    expect(await report.textContent()).toContain('0 errors');
+    await page.getByText('No findings: every check passed.').waitFor();
+    const { rows } = await world.client.query<{ s: string }>('SELECT validation_status AS s FROM backup_snapshots WHERE id = $1', [snapshotId]);
+    expect(rows[0]!.s).toBe('valid');
+    await screenshot(page, '03-validation');
+  });
+
+  it("restores a wedding's deleted guests through the guided wizard, verified, then undoes it", async () => {
+    const { page } = browser;
+    const digest = async (weddingId: string) =>
+      (await world.client.query<{ n: string; h: string | null }>(`SELECT count(*)::text AS n, md5(string_agg(g::text, '|' ORDER BY g.id)) AS h FROM guests g WHERE wedding_id = $1`, [weddingId])).rows[0]!;
+    const before = await digest(wedding.id);
+    const other = (await world.client.query<{ id: string }>('SELECT id::text FROM weddings WHERE id <> $1 ORDER BY id LIMIT 1', [wedding.id])).rows[0]!.id;
+    const otherBefore = await digest(other);
+    expect(Number(before.n)).toBeGreaterThan(0);
+    await world.client.query('DELETE FROM guests WHERE wedding_id = $1', [wedding.id]);
+
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Guided restore', exact: true }).click();
+    await page.getByLabel(/Search by couple names/).fill(wedding.couple_names.split(' ')[1]!);
+    await page.getByRole('button', { name: `Choose ${wedding.couple_names}` }).click();
+    await page.getByRole('button', { name: /^Use snapshot of/ }).first().click();
+    await page.getByRole('button', { name: 'Preview changes' }).click();
+    const changes = page.getByRole('table', { name: 'Changes per data type' });
+    await changes.waitFor({ timeout: 30_000 });
+    await page.getByText(`${before.n} inserted`).waitFor();
+    await page.getByRole('button', { name: 'Show rows' }).first().click();
+    await page.getByText('comes back').first().waitFor();
+    await screenshot(page, '04-restore-preview');
+    await page.getByRole('button', { name: 'Continue to confirmation' }).click();
+    const restoreNow = page.getByRole('button', { name: 'Restore now' });
+    expect(await restoreNow.isDisabled()).toBe(true);
+    await page.getByLabel(/to confirm/).fill('RESTORE');
+    await screenshot(page, '05-restore-confirm');
+    await restoreNow.click();
+    await page.getByRole('heading', { name: 'Restored and verified' }).waitFor({ timeout: 60_000 });
+    await page.getByText('verified', { exact: true }).waitFor();
+    await screenshot(page, '06-restore-result');
+    expect(await digest(wedding.id)).toEqual(before);
+    expect(await digest(other)).toEqual(otherBefore);
+
+    // Undo: back to the state before the restore (no guests), through preview and confirmation again.
+    await page.getByRole('button', { name: 'Undo this restore…' }).click();
+    await page.getByText(`${before.n} deleted`).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Continue to confirmation' }).click();
+    await page.getByLabel(/to confirm/).fill('RESTORE');
+    await page.getByRole('button', { name: 'Restore now' }).click();
+    await page.getByRole('heading', { name: 'Undone and verified' }).waitFor({ timeout: 60_000 });
+    expect((await digest(wedding.id)).n).toBe('0');
+    expect(await digest(other)).toEqual(otherBefore);
+  });
+
+  it('lists the restore and its undo in the audit trail', async () => {
+    const { page } = browser;
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Audit', exact: true }).click();
+    const table = page.getByRole('table', { name: 'Recovery operations' });
+    await table.waitFor();
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(2);
+    await table.locator('tbody tr').first().getByRole('link').click();
+    await page.locator('[aria-label="Operation detail"]').waitFor();
+    await screenshot(page, '07-audit');
+  });
+
+  it('rejects bad input in the settings form, naming the field', async () => {
+    const { page } = browser;
+    await page.goto(`${agent.url}/#/settings/${wedding.id}`);
+    const freq = page.getByLabel('Backup frequency (minutes)');
+    await freq.waitFor();
+    await freq.fill('5');
+    await page.getByLabel('Webhook URL').fill('ftp://example.invalid/hook');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('Backup frequency (minutes): must be at least 15 minutes').waitFor();
+    await page.getByText('Webhook URL: must be an http:// or https:// URL').waitFor();
+    expect(await freq.getAttribute('aria-invalid')).toBe('true');
+    await screenshot(page, '08-settings-rejected');
   });
 });

@@ -19,7 +19,7 @@ import {
   RestorePlanRequestSchema,
   RestorePreviewSchema,
 } from '../../agent/contract/restore.js';
-import { SnapshotValidationResponseSchema, ValidateSnapshotRequestSchema, validationRunSchema } from '../../agent/contract/validation-report.js';
+import { SnapshotValidationResponseSchema, ValidateSnapshotRequestSchema, validationRunSchema, weddingDataReportSchema } from '../../agent/contract/validation-report.js';
 
 /**
  * The console's one map of what it may ask the agent: name → HTTP method, path template, the
@@ -56,6 +56,7 @@ export const endpoints = {
   status: endpoint('GET', '/api/backup/status', z.object({ query: StatusQuerySchema.partial().strict() }).partial().strict(), statusResponseSchema),
   validateSnapshot: endpoint('POST', '/api/backup/snapshots/:id/validate', z.object({ params: idParams, body: ValidateSnapshotRequestSchema }).strict(), validationRunSchema),
   getValidation: endpoint('GET', '/api/backup/snapshots/:id/validation', z.object({ params: idParams }).strict(), SnapshotValidationResponseSchema),
+  validateWeddingData: endpoint('POST', '/api/weddings/:id/validate', z.object({ params: idParams }).strict(), weddingDataReportSchema),
   getWeddingSettings: endpoint('GET', '/api/weddings/:weddingId/backup-settings', z.object({ params: weddingParams }).strict(), WeddingSettingsResponseSchema),
   putWeddingSettings: endpoint('PUT', '/api/weddings/:weddingId/backup-settings', z.object({ params: weddingParams, body: weddingBackupSettingsPatchSchema }).strict(), WeddingSettingsResponseSchema),
   listWeddings: endpoint('GET', '/api/weddings', z.object({ query: WeddingListQuerySchema.partial().strict() }).partial().strict(), WeddingListResponseSchema),

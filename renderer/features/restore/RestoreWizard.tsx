@@ -1,11 +1,522 @@
-import type { Route } from '../../app/router.js';
-import { Empty, PageHeader } from '../../components/states.js';
+import { useEffect, useRef, useState } from 'react';
+import type { WeddingListItem } from '../../../agent/contract/console.js';
+import type { RecoveryOperation, RestorePlanRequest, RestorePreview } from '../../../agent/contract/restore.js';
+import type { SnapshotSummary } from '../../../agent/contract/api.js';
+import { AgentError } from '../../api/client.js';
+import { useClient } from '../../app/context.js';
+import { href, type Route } from '../../app/router.js';
+import { formatDate, formatDateTime, formatDuration, formatNumber, shortId } from '../../components/format.js';
+import { useLoad, usePoll } from '../../components/hooks.js';
+import { Badge, Empty, ErrorState, Loading, PageHeader, ProgressBar, validationTone } from '../../components/states.js';
+import { DiffRows } from './DiffRows.js';
+import { VerificationResult } from './VerificationResult.js';
 
-export function RestoreWizard(_props: { route: Route }) {
+const STEPS = ['Wedding', 'Snapshot', 'Scope', 'Preview', 'Confirm', 'Progress', 'Result'] as const;
+const DATA_TYPES = ['guests', 'timeline', 'vendors', 'photos'] as const;
+type DataType = (typeof DATA_TYPES)[number];
+
+/** What the coordinator types to confirm: short, no accents to get wrong, impossible to hit by accident. */
+export const CONFIRM_WORD = 'RESTORE';
+
+function Steps({ step }: { step: number }) {
+  return (
+    <ol className="steps" aria-label="Restore steps">
+      {STEPS.map((s, i) => (
+        <li key={s} aria-current={i === step ? 'step' : undefined} className={i < step ? 'done' : undefined}>
+          {i + 1}. {s}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function PickWedding({ onPick }: { onPick: (w: WeddingListItem) => void }) {
+  const client = useClient();
+  const [q, setQ] = useState('');
+  const [debounced, setDebounced] = useState('');
+  useEffect(() => {
+    const t = setTimeout(() => setDebounced(q), 200);
+    return () => clearTimeout(t);
+  }, [q]);
+  const list = useLoad(() => client.call('listWeddings', { query: { q: debounced || undefined, limit: 50 } }), [debounced]);
+  return (
+    <div className="panel">
+      <h2>Which wedding?</h2>
+      <div className="field">
+        <label htmlFor="wedding-search">Search by couple names or date (YYYY-MM-DD)</label>
+        <input id="wedding-search" autoFocus value={q} onChange={(e) => setQ(e.target.value)} placeholder="e.g. Williams or 2026-11-28" style={{ width: 360 }} />
+      </div>
+      {list.state === 'loading' && <Loading what="weddings" />}
+      {list.state === 'error' && <ErrorState error={list.error} onRetry={list.reload} what="the wedding directory" />}
+      {list.state === 'ok' &&
+        (list.data.weddings.length === 0 ? (
+          <Empty>No wedding matches “{debounced}”.</Empty>
+        ) : (
+          <div className="scroll">
+            <table aria-label="Weddings">
+              <thead>
+                <tr>
+                  <th>Couple</th>
+                  <th>Date</th>
+                  <th>Venue</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {list.data.weddings.map((w) => (
+                  <tr key={w.id}>
+                    <td>{w.coupleNames ?? shortId(w.id)}</td>
+                    <td>{formatDate(w.weddingDate)}</td>
+                    <td>{w.venueName ?? '—'}</td>
+                    <td>
+                      <button type="button" onClick={() => onPick(w)} aria-label={`Choose ${w.coupleNames ?? w.id}`}>
+                        Choose
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ))}
+    </div>
+  );
+}
+
+function PickSnapshot({ wedding, onPick, onBack }: { wedding: WeddingListItem; onPick: (s: SnapshotSummary) => void; onBack: () => void }) {
+  const client = useClient();
+  const list = useLoad(
+    () => client.call('listSnapshots', { query: { weddingId: wedding.id, limit: 200 } }).then((r) => r.snapshots.filter((s) => s.snapshotType !== 'recovery-point')),
+    [wedding.id],
+  );
+  return (
+    <div className="panel">
+      <h2>Restore {wedding.coupleNames} from which snapshot?</h2>
+      {list.state === 'loading' && <Loading what="snapshots" />}
+      {list.state === 'error' && <ErrorState error={list.error} onRetry={list.reload} what="snapshots" />}
+      {list.state === 'ok' &&
+        (list.data.length === 0 ? (
+          <Empty>No snapshot holds this wedding yet.</Empty>
+        ) : (
+          <div className="scroll">
+            <table aria-label="Snapshots of this wedding">
+              <thead>
+                <tr>
+                  <th>Taken</th>
+                  <th>Type</th>
+                  <th>Data types</th>
+                  <th>Validation</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {list.data.map((s) => (
+                  <tr key={s.id}>
+                    <td>{formatDateTime(s.createdAt)}</td>
+                    <td>{s.snapshotType}</td>
+                    <td>{s.dataTypes?.join(', ') ?? 'all'}</td>
+                    <td>
+                      <Badge tone={validationTone(s.validationStatus)}>{s.validationStatus}</Badge>
+                    </td>
+                    <td>
+                      <button type="button" onClick={() => onPick(s)} aria-label={`Use snapshot of ${formatDateTime(s.createdAt)}`}>
+                        Use this
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ))}
+      <div className="wizard-actions">
+        <button type="button" onClick={onBack}>
+          Back
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function PickScope({ snapshot, initial, onNext, onBack }: { snapshot: SnapshotSummary; initial: { whole: boolean; types: DataType[] }; onNext: (v: { whole: boolean; types: DataType[] }) => void; onBack: () => void }) {
+  const [whole, setWhole] = useState(initial.whole);
+  const [types, setTypes] = useState<DataType[]>(initial.types);
+  const available = DATA_TYPES.filter((t) => !snapshot.dataTypes || snapshot.dataTypes.includes(t));
+  const toggle = (t: DataType) => setTypes((cur) => (cur.includes(t) ? cur.filter((x) => x !== t) : [...cur, t]));
+  const invalid = !whole && types.length === 0;
+  return (
+    <div className="panel">
+      <h2>What to restore</h2>
+      <fieldset style={{ border: 'none', padding: 0 }}>
+        <legend className="muted">Scope</legend>
+        <label className="checkbox">
+          <input type="radio" name="scope" checked={!whole} onChange={() => setWhole(false)} /> Only some data types of this wedding (selective)
+        </label>
+        <label className="checkbox">
+          <input type="radio" name="scope" checked={whole} onChange={() => setWhole(true)} /> Everything of this wedding, the wedding row included (wedding-only)
+        </label>
+      </fieldset>
+      {!whole && (
+        <fieldset style={{ border: 'none', padding: 0, marginTop: 10 }}>
+          <legend className="muted">Data types</legend>
+          {available.map((t) => (
+            <label className="checkbox" key={t}>
+              <input type="checkbox" checked={types.includes(t)} onChange={() => toggle(t)} /> {t}
+            </label>
+          ))}
+          {invalid && <div className="field-error">Pick at least one data type.</div>}
+        </fieldset>
+      )}
+      <div className="wizard-actions">
+        <button type="button" onClick={onBack}>
+          Back
+        </button>
+        <button type="button" className="primary" disabled={invalid} onClick={() => onNext({ whole, types })}>
+          Preview changes
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function Preview({ plan, preview, onNext, onBack }: { plan: RestorePlanRequest; preview: RestorePreview; onNext: () => void; onBack: () => void }) {
+  const [open, setOpen] = useState<string | null>(null);
+  const t = preview.totals;
+  const nothing = t.inserted + t.updated + t.deleted === 0;
+  return (
+    <div className="panel">
+      <h2>Preview: what will change</h2>
+      <p>
+        Restoring from the {preview.plan.snapshotType} snapshot of {formatDateTime(preview.plan.snapshotCreatedAt)} into <strong>{preview.plan.target}</strong>:{' '}
+        <Badge tone="ok">{formatNumber(t.inserted)} inserted</Badge> <Badge tone="warn">{formatNumber(t.updated)} updated</Badge> <Badge tone="bad">{formatNumber(t.deleted)} deleted</Badge>{' '}
+        <Badge tone="muted">{formatNumber(t.unchanged)} unchanged</Badge> · about {formatDuration(preview.estimatedDurationMs)}
+      </p>
+      {preview.notes.map((n) => (
+        <p key={n} className="muted">
+          {n}
+        </p>
+      ))}
+      <div className="scroll">
+        <table aria-label="Changes per data type">
+          <thead>
+            <tr>
+              <th>Data type</th>
+              <th>Table</th>
+              <th className="num">Live rows</th>
+              <th className="num">Snapshot rows</th>
+              <th className="num">Insert</th>
+              <th className="num">Update</th>
+              <th className="num">Delete</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {preview.items.map((i) => {
+              const key = `${i.weddingId}:${i.table}`;
+              const changes = i.inserted + i.updated + i.deleted;
+              return (
+                <tr key={key}>
+                  <td>{i.dataType ?? 'other'}</td>
+                  <td className="mono">{i.table}</td>
+                  <td className="num">{formatNumber(i.liveRows)}</td>
+                  <td className="num">{formatNumber(i.snapshotRows)}</td>
+                  <td className="num">{formatNumber(i.inserted)}</td>
+                  <td className="num">{formatNumber(i.updated)}</td>
+                  <td className="num">{formatNumber(i.deleted)}</td>
+                  <td>
+                    {changes > 0 && (
+                      <button type="button" aria-expanded={open === key} onClick={() => setOpen(open === key ? null : key)}>
+                        {open === key ? 'Hide rows' : 'Show rows'}
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      {open && <DiffRows plan={plan} weddingId={open.split(':')[0] || undefined} table={open.split(':')[1]!} />}
+      <div className="wizard-actions">
+        <button type="button" onClick={onBack}>
+          Back
+        </button>
+        <button type="button" className="primary" onClick={onNext} disabled={nothing} title={nothing ? 'The live data already equals the snapshot' : undefined}>
+          Continue to confirmation
+        </button>
+      </div>
+      {nothing && <p className="muted">Nothing to restore: the live data already equals the snapshot.</p>}
+    </div>
+  );
+}
+
+function Confirm({ preview, wedding, busy, error, onConfirm, onBack }: { preview: RestorePreview; wedding: WeddingListItem; busy: boolean; error: Error | null; onConfirm: () => void; onBack: () => void }) {
+  const [typed, setTyped] = useState('');
+  const ok = typed.trim() === CONFIRM_WORD;
+  const t = preview.totals;
+  return (
+    <div className="panel">
+      <h2>Confirm the restore</h2>
+      <p>
+        This changes the live database for <strong>{wedding.coupleNames}</strong> ({formatDate(wedding.weddingDate)}): {formatNumber(t.inserted)} rows inserted, {formatNumber(t.updated)} updated,{' '}
+        {formatNumber(t.deleted)} deleted, in {preview.plan.dataTypes.join(', ')}. A recovery point is taken first, so it can be undone. Other weddings are not touched.
+      </p>
+      <p className="muted">The confirmation expires at {formatDateTime(preview.expiresAt)}.</p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (ok && !busy) onConfirm();
+        }}
+      >
+        <div className="field">
+          <label htmlFor="confirm-word">
+            Type <code>{CONFIRM_WORD}</code> to confirm
+          </label>
+          <input id="confirm-word" autoComplete="off" autoFocus value={typed} onChange={(e) => setTyped(e.target.value)} aria-describedby="confirm-hint" />
+          <div id="confirm-hint" className="field-hint">
+            Capital letters, exactly as shown.
+          </div>
+        </div>
+        {error && <ErrorState error={error} what="the restore" />}
+        <div className="wizard-actions">
+          <button type="button" onClick={onBack} disabled={busy}>
+            Back
+          </button>
+          <button type="submit" className="danger" disabled={!ok || busy}>
+            {busy ? 'Starting…' : 'Restore now'}
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}
+
+function Progress({ operation }: { operation: RecoveryOperation }) {
+  const p = operation.progress;
+  return (
+    <div className="panel" aria-live="polite">
+      <h2>Restoring…</h2>
+      <p>
+        Operation <span className="mono">{shortId(operation.id)}</span> is <Badge tone="info">{operation.status}</Badge>
+      </p>
+      {p ? <ProgressBar done={p.done} total={p.total} label={`Phase: ${p.phase}`} /> : <ProgressBar done={0} total={1} label="Waiting for the agent" />}
+      <p className="muted">Taking a recovery point, applying in one transaction, then verifying against the snapshot.</p>
+    </div>
+  );
+}
+
+/**
+ * Guided restore: wedding → snapshot → scope → preview (row-level diff) → type-to-confirm →
+ * live progress (polled) → verification result → undo. Undo restores the operation's recovery
+ * point through the same preview → confirm path, so the coordinator sees what undo changes.
+ */
+export function RestoreWizard({ route }: { route: Route }) {
+  const client = useClient();
+  const [step, setStep] = useState(0);
+  const [wedding, setWedding] = useState<WeddingListItem | null>(null);
+  const [snapshot, setSnapshot] = useState<SnapshotSummary | null>(null);
+  const [scope, setScope] = useState<{ whole: boolean; types: DataType[] }>({ whole: false, types: ['guests'] });
+  const [plan, setPlan] = useState<RestorePlanRequest | null>(null);
+  const [preview, setPreview] = useState<RestorePreview | null>(null);
+  const [previewError, setPreviewError] = useState<Error | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [confirmError, setConfirmError] = useState<Error | null>(null);
+  const [operation, setOperation] = useState<RecoveryOperation | null>(null);
+  const [undoOf, setUndoOf] = useState<RecoveryOperation | null>(null);
+  const heading = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    heading.current?.querySelector<HTMLElement>('h2')?.setAttribute('tabindex', '-1');
+    heading.current?.querySelector<HTMLElement>('h2')?.focus();
+  }, [step]);
+
+  const runPreview = async (p: RestorePlanRequest) => {
+    setPlan(p);
+    setPreview(null);
+    setPreviewError(null);
+    setStep(3);
+    try {
+      setPreview(await client.call('previewRestore', { body: p }));
+    } catch (err) {
+      setPreviewError(err as Error);
+    }
+  };
+
+  const confirm = async () => {
+    if (!plan || !preview) return;
+    setBusy(true);
+    setConfirmError(null);
+    try {
+      const r = await client.call('emergencyRestore', { body: { ...plan, confirmationToken: preview.confirmationToken } });
+      setOperation(r.operation);
+      setStep(5);
+    } catch (err) {
+      setConfirmError(err as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  usePoll(
+    async () => {
+      if (!operation) return false;
+      const r = await client.call('getRecoveryOperation', { params: { id: operation.id } });
+      setOperation(r.operation);
+      if (r.operation.status === 'completed' || r.operation.status === 'failed' || r.operation.status === 'cancelled') {
+        setStep(6);
+        return false;
+      }
+      return true;
+    },
+    step === 5 && !!operation,
+  );
+
+  const startUndo = (op: RecoveryOperation) => {
+    if (!op.preRecoverySnapshot) return;
+    setUndoOf(op);
+    setOperation(null);
+    void runPreview({
+      backupId: op.preRecoverySnapshot,
+      recoveryScope: op.recoveryScope,
+      ...(op.recoveryScope !== 'complete' ? { weddingIds: op.affectedWeddings } : {}),
+      ...(op.recoveryScope === 'selective' && op.dataTypes ? { dataTypes: op.dataTypes as DataType[] } : {}),
+    });
+  };
+
+  const restart = () => {
+    setStep(0);
+    setWedding(null);
+    setSnapshot(null);
+    setPlan(null);
+    setPreview(null);
+    setOperation(null);
+    setUndoOf(null);
+    setConfirmError(null);
+  };
+
+  // `#/restore?undo=ID` (from the audit trail): start straight at the undo preview of that operation.
+  const undoId = route.query.get('undo');
+  useEffect(() => {
+    if (!undoId) return;
+    let live = true;
+    void (async () => {
+      try {
+        const { operation: op } = await client.call('getRecoveryOperation', { params: { id: undoId } });
+        const list = op.affectedWeddings[0] ? await client.call('listWeddings', { query: { q: op.affectedWeddings[0], limit: 1 } }) : { weddings: [] };
+        if (!live) return;
+        setWedding(list.weddings[0] ?? { id: op.affectedWeddings[0] ?? '', coupleNames: null, weddingDate: null, venueName: null, status: null });
+        startUndo(op);
+      } catch (err) {
+        if (live) {
+          setPreviewError(err as Error);
+          setStep(3);
+        }
+      }
+    })();
+    return () => {
+      live = false;
+    };
+    // Runs once per undo link.
+  }, [undoId]);
+
   return (
     <section>
-      <PageHeader title="RestoreWizard" />
-      <Empty>Coming soon.</Empty>
+      <PageHeader title="Guided restore">
+        {step > 0 && (
+          <button type="button" onClick={restart}>
+            Start over
+          </button>
+        )}
+      </PageHeader>
+      <Steps step={step} />
+      {wedding && step > 0 && (
+        <p className="muted">
+          {undoOf ? (
+            <>
+              Undoing operation <span className="mono">{shortId(undoOf.id)}</span> for {wedding.coupleNames}: restoring its recovery point.
+            </>
+          ) : (
+            <>
+              Wedding: <strong>{wedding.coupleNames}</strong> ({formatDate(wedding.weddingDate)}){snapshot && step > 1 ? ` · snapshot of ${formatDateTime(snapshot.createdAt)}` : ''}
+            </>
+          )}
+        </p>
+      )}
+      <div ref={heading}>
+        {step === 0 && (
+          <PickWedding
+            onPick={(w) => {
+              setWedding(w);
+              setStep(1);
+            }}
+          />
+        )}
+        {step === 1 && wedding && (
+          <PickSnapshot
+            wedding={wedding}
+            onBack={() => setStep(0)}
+            onPick={(s) => {
+              setSnapshot(s);
+              setStep(2);
+            }}
+          />
+        )}
+        {step === 2 && wedding && snapshot && (
+          <PickScope
+            snapshot={snapshot}
+            initial={scope}
+            onBack={() => setStep(1)}
+            onNext={(v) => {
+              setScope(v);
+              void runPreview(v.whole ? { backupId: snapshot.id, recoveryScope: 'wedding-only', weddingIds: [wedding.id] } : { backupId: snapshot.id, recoveryScope: 'selective', weddingIds: [wedding.id], dataTypes: v.types });
+            }}
+          />
+        )}
+        {step === 3 && (
+          <>
+            {!preview && !previewError && (
+              <div className="panel">
+                <h2>Preview: what will change</h2>
+                <Loading what="the row-level preview" />
+              </div>
+            )}
+            {previewError && (
+              <div className="panel">
+                <h2>Preview: what will change</h2>
+                <ErrorState error={previewError} onRetry={() => plan && void runPreview(plan)} what="the preview" />
+                <div className="wizard-actions">
+                  <button type="button" onClick={() => setStep(undoOf ? 6 : 2)}>
+                    Back
+                  </button>
+                </div>
+              </div>
+            )}
+            {preview && plan && <Preview plan={plan} preview={preview} onBack={() => setStep(undoOf ? 6 : 2)} onNext={() => setStep(4)} />}
+          </>
+        )}
+        {step === 4 && preview && wedding && <Confirm preview={preview} wedding={wedding} busy={busy} error={confirmError} onConfirm={() => void confirm()} onBack={() => setStep(3)} />}
+        {step === 5 && operation && <Progress operation={operation} />}
+        {step === 6 && operation && (
+          <div className="panel">
+            <h2>{operation.status === 'completed' ? (undoOf ? 'Undone and verified' : 'Restored and verified') : `Restore ${operation.status}`}</h2>
+            <VerificationResult operation={operation} />
+            <div className="wizard-actions">
+              {operation.status === 'completed' && operation.preRecoverySnapshot && !undoOf && (
+                <button type="button" onClick={() => startUndo(operation)}>
+                  Undo this restore…
+                </button>
+              )}
+              <a className="button" href={href('audit')}>
+                See it in the audit trail
+              </a>
+              <button type="button" onClick={restart}>
+                Restore something else
+              </button>
+            </div>
+          </div>
+        )}
+      </div>
+      {confirmError instanceof AgentError && confirmError.code === 'CONFLICT' && step === 4 && <p className="muted">The confirmation was already used or the data changed: go back and preview again.</p>}
     </section>
   );
 }
