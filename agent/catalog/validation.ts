@@ -21,6 +21,8 @@ export interface StoredValidation {
   validationStatus: 'pending' | 'valid' | 'corrupted' | 'incomplete';
   validationCompletedAt: string | null;
   details: unknown;
+  /** The weddings the snapshot holds (backup_snapshots.wedding_ids). */
+  weddingIds: string[];
 }
 
 /** The report as stored: findings capped at MAX_STORED_FINDINGS (errors come first in a report). */
@@ -45,13 +47,13 @@ export async function recordSnapshotValidation(db: pg.ClientBase, report: Snapsh
 }
 
 export async function getSnapshotValidation(db: pg.ClientBase, snapshotId: string): Promise<StoredValidation | null> {
-  const { rows } = await db.query<{ status: StoredValidation['validationStatus']; completed: Date | null; details: unknown }>(
-    `SELECT validation_status AS status, validation_completed_at AS completed, validation_details AS details FROM backup_snapshots WHERE id = $1`,
+  const { rows } = await db.query<{ status: StoredValidation['validationStatus']; completed: Date | null; details: unknown; weddings: string[] }>(
+    `SELECT validation_status AS status, validation_completed_at AS completed, validation_details AS details, wedding_ids::text[] AS weddings FROM backup_snapshots WHERE id = $1`,
     [snapshotId],
   );
   const row = rows[0];
   if (!row) return null;
-  return { validationStatus: row.status, validationCompletedAt: row.completed ? row.completed.toISOString() : null, details: row.details ?? null };
+  return { validationStatus: row.status, validationCompletedAt: row.completed ? row.completed.toISOString() : null, details: row.details ?? null, weddingIds: row.weddings ?? [] };
 }
 
 /** The validation columns behind methods, on one connection; driver errors become typed ones. */

@@ -40,7 +40,7 @@ export interface ValidationServices {
 /** The slice of agent/catalog/validation.ts the service needs. */
 export interface ValidationStore {
   record(report: SnapshotValidationReport): Promise<unknown>;
-  get(snapshotId: string): Promise<{ validationStatus: SnapshotValidationResponse['validationStatus']; validationCompletedAt: string | null; details: unknown } | null>;
+  get(snapshotId: string): Promise<{ validationStatus: SnapshotValidationResponse['validationStatus']; validationCompletedAt: string | null; details: unknown; weddingIds?: string[] } | null>;
 }
 
 export interface ValidationServiceDeps {
@@ -87,7 +87,7 @@ export function createValidationServices(deps: ValidationServiceDeps): Validatio
       void serial(async () => {
         try {
           const report = await validateBackupIntegrity(
-            { repo: deps.repo, map: deps.map, logger: deps.logger, onProgress: (p) => (run.progress = p) },
+            { repo: deps.repo, map: deps.map, logger: deps.logger, onProgress: (p) => (run.progress = p), catalogWeddings: async (id) => (await deps.catalog.get(id))?.weddingIds ?? null },
             { snapshotId, level: request.level, subset: request.subset ?? null },
           );
           await deps.catalog.record(report).catch((err: unknown) => deps.logger.warn({ snapshotId, err: (err as Error).message }, 'validation result not recorded in the catalog'));

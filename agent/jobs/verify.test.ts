@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test-support/db.js';
 import { s3StoreConfig, startS3Server, type S3TestServer } from '../../test-support/s3.js';
 import { migrate } from '../catalog/migrate.js';
+import { openValidationCatalog } from '../catalog/validation.js';
 import type { Manifest } from '../contract/manifest.js';
 import type { IntegrityFinding, VerifyRunReport } from '../contract/validation-report.js';
 import { checkRepository, openRepositoryForCheck } from '../repository/check.js';
@@ -192,6 +193,15 @@ describe.each(Object.keys(stores))('verify on a %s repository', (kind) => {
     expect(run.status).toBe('corrupted');
     expect(findings(run)).toEqual([expect.objectContaining({ kind: 'manifest-undecryptable', snapshotId: golden.snapshotId, severity: 'error' })]);
     expect((await verify('read-data')).status).toBe('corrupted');
+    // The weddings it costs are known only from the catalog.
+    const catalog = await openValidationCatalog(db.url);
+    try {
+      const withCatalog = await verifySnapshots({ repo, catalogWeddings: async (id) => (await catalog.get(id))?.weddingIds ?? null }, { snapshotIds: [golden.snapshotId], level: 'structure' });
+      expect(withCatalog.snapshots[0]!.affectedWeddings).toEqual(goldenManifest.weddings.map((w) => w.weddingId).sort());
+      expect(withCatalog.snapshots[0]!.findings[0]!.message).toMatch(/none of its 8 wedding/);
+    } finally {
+      await catalog.close();
+    }
   });
 
   it('finds a damaged key file: beside an intact key, and as the only key', async () => {

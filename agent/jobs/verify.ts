@@ -49,6 +49,11 @@ export interface VerifyDeps {
   onProgress?: (p: ValidationProgress) => void;
   /** Aborting stops the run at the next pack with CANCELLED. */
   signal?: AbortSignal;
+  /**
+   * The weddings a snapshot holds according to the catalog. When a manifest cannot be read,
+   * its weddings are known only from there: they become the report's affectedWeddings.
+   */
+  catalogWeddings?: (snapshotId: string) => Promise<string[] | null>;
 }
 
 export interface VerifyRequest {
@@ -66,6 +71,8 @@ interface SnapshotRun {
   manifest: Manifest | null;
   startedAt: Date;
   findings: Map<string, IntegrityFinding>;
+  /** Weddings hurt beyond what findings name (all of them, when the manifest is unreadable). */
+  hurtWeddings: string[];
   checker: RecoveryPointChecker | null;
   counts: SnapshotValidationReport['checked'];
 }
@@ -152,12 +159,18 @@ export async function verifySnapshots(deps: VerifyDeps, request: VerifyRequest):
       manifest: null,
       startedAt: new Date(),
       findings: new Map(),
+      hurtWeddings: [],
       checker: null,
       counts: { weddings: 0, segments: 0, photos: 0, packs: 0, packsRead: 0, blobsRead: 0, bytesRead: 0, rowsCounted: 0 },
     };
     snaps.push(snap);
     const loaded = await loadManifestChecked(repo, snapshotId);
     if ('finding' in loaded) {
+      const weddings = (await deps.catalogWeddings?.(snapshotId).catch(() => null)) ?? null;
+      if (weddings?.length) {
+        snap.hurtWeddings = weddings;
+        loaded.finding.message += `; none of its ${weddings.length} wedding(s) (per the catalog) can be restored from it`;
+      }
       addFinding(snap, loaded.finding);
       continue;
     }
@@ -306,7 +319,7 @@ export async function verifySnapshots(deps: VerifyDeps, request: VerifyRequest):
       durationMs: completed.getTime() - snap.startedAt.getTime(),
       checked: snap.counts,
       ...countSeverities(findings),
-      affectedWeddings: affectedWeddings(findings),
+      affectedWeddings: [...new Set([...affectedWeddings(findings), ...snap.hurtWeddings])].sort(),
       findings,
     };
   });

@@ -135,6 +135,7 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>, ar
     const targets = await resolveTargets(ctx, ref, repo);
     const [{ verifySnapshots }, { schemaMap }] = await Promise.all([import('../../jobs/verify.js'), import('../services.js')]);
     const progress = progressLine(ctx.interactive);
+    const databaseUrl = ctx.config.databaseUrl;
     let run: VerifyRunReport;
     try {
       run = await verifySnapshots(
@@ -142,6 +143,20 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>, ar
           repo,
           map: schemaMap(ctx.config),
           logger: ctx.logger,
+          // Only asked when a manifest is unreadable: which weddings that costs, per the catalog.
+          ...(databaseUrl
+            ? {
+                catalogWeddings: async (id: string) => {
+                  const { openValidationCatalog } = await import('../../catalog/validation.js');
+                  const catalog = await openValidationCatalog(databaseUrl);
+                  try {
+                    return (await catalog.get(id))?.weddingIds ?? null;
+                  } finally {
+                    await catalog.close();
+                  }
+                },
+              }
+            : {}),
           onProgress: (p) =>
             progress.update(p.phase === 'read' ? `reading packs ${p.packsDone}/${p.packsTotal}, ${formatBytes(p.bytesRead)}` : `checking ${p.phase}…`),
         },
