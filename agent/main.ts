@@ -14,6 +14,8 @@ export interface AgentOptions {
   logger: Logger;
   host?: string;
   port?: number;
+  /** Run the tier 1 stream (default: unless WEDSYNC_TIER1=off). The offline routes work either way. */
+  tier1?: boolean;
   /** Use this API token instead of the one stored under WEDSYNC_HOME (tests, Electron). */
   token?: string;
 }
@@ -86,9 +88,22 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const validationCatalog = await openValidationCatalog(url);
   const validation = createValidationServices({ repo, map, logger, catalog: validationCatalog, openDataSource: () => openWeddingDataSource(url, map), photoStore });
 
+  // Tier 1 and offline operation (jobs/stream.ts, routes/offline.ts): the local cache, kept current
+  // by the real-time stream; reading it never needs the database. WEDSYNC_TIER1=off: cache only.
+  const [{ openLocalCache, createTierOne, timeZoneOf }, { createOfflineServices }, { registerOfflineRoutes }] = await Promise.all([
+    import('./cli/commands/stream.js'),
+    import('./jobs/offline.js'),
+    import('./api/routes/offline.js'),
+  ]);
+  const cache = await openLocalCache(config, logger);
+  const tierOne = (options.tier1 ?? process.env.WEDSYNC_TIER1 !== 'off') ? await createTierOne(config, logger, cache.store, { timeZone: timeZoneOf() }) : null;
+  tierOne?.stream.start();
+  const offline = createOfflineServices({ store: cache.store, timeZone: timeZoneOf(), ...(tierOne ? { status: () => tierOne.stream.status() } : {}) });
+
   const services: ApiServices = {
     restore,
     validation,
+    offline,
     async health() {
       return { repository: repo.location, repositoryId: repo.id };
     },
@@ -132,7 +147,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const [{ createConsoleRoutes }, { listWeddings }] = await Promise.all([import('./api/routes/console.js'), import('./source/wedding-directory.js')]);
   const consoleRoutes = createConsoleRoutes({ token, listWeddings: (q) => listWeddings(url, map, q) });
 
-  const app = createApiServer(services, { token, logger, extraRoutes: [(a) => registerRestoreRoutes(a, services), (a) => registerValidationRoutes(a, services), consoleRoutes.register] });
+  const app = createApiServer(services, { token, logger, extraRoutes: [(a) => registerOfflineRoutes(a, services), (a) => registerRestoreRoutes(a, services), (a) => registerValidationRoutes(a, services), consoleRoutes.register] });
   const host = options.host ?? config.api.host;
   await app.listen({ host, port: options.port ?? config.api.port });
   const address = app.server.address();
@@ -145,6 +160,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     consoleUrl: () => consoleRoutes.loginUrl(baseUrl),
     async close() {
       await app.close();
+      await tierOne?.close();
+      cache.store.close();
       await restore.idle();
       await validation.idle();
       await backups.run(async () => undefined);

@@ -1,6 +1,7 @@
 import type { EmergencyBackupRequest, SnapshotDetail, SnapshotListQuery, SnapshotSummary, BackupResultBody } from '../contract/api.js';
 import type { RestoreServices } from '../jobs/restore-service.js';
 import type { ValidationServices } from '../jobs/verify-service.js';
+import type { OfflineServices } from '../jobs/offline.js';
 
 /**
  * What the HTTP API needs from the rest of the agent. agent/main.ts builds the real one;
@@ -19,6 +20,8 @@ export interface ApiServices {
   restore?: RestoreServices;
   /** Snapshot validation runs and the live wedding data check (routes/validation.ts). */
   validation?: ValidationServices;
+  /** Wedding-day data from the local cache, database not needed (routes/offline.ts). */
+  offline?: OfflineServices;
   /** Liveness details for GET /healthz. */
   health(): Promise<Record<string, unknown>>;
 }

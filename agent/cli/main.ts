@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { resolveConfig, type ConfigFlags } from './config.js';
 import type { CommandContext } from './context.js';
 import { printError, printResult, type CommandResult } from './output.js';
-import { collectUuid, dataTypes, fraction, isoTime, positiveInt } from './parse.js';
+import { collectUuid, dataTypes, fraction, isoTime, positiveInt, uuid } from './parse.js';
 import { WedsyncError } from '../contract/errors.js';
 
 /**
@@ -114,6 +114,20 @@ export function buildProgram(): Command {
     .option('--wedding <id>', 'only this wedding (repeatable)', collectUuid)
     .option('--time-zone <zone>', 'IANA zone the wedding day is measured in (default: this machine\'s)');
 
+  define(program, 'export', "a wedding's run sheet (guests, timeline, vendors) from the local cache: works with no network", () => import('./commands/export.js'))
+    .requiredOption('--wedding <id>', 'the wedding', uuid)
+    .addOption(new Option('--format <format>', 'csv | json | pdf').choices(['csv', 'json', 'pdf']).makeOptionMandatory())
+    .option('--out <file>', 'where to write it (default: run-sheet-<couple>-<date>.<format> here)');
+
+  define(program, 'cache', "what the local cache holds (today's weddings, or one wedding's guests, timeline, vendors): no database needed", () => import('./commands/cache.js'))
+    .option('--date <yyyy-mm-dd>', 'weddings of this day (default: today)')
+    .option('--wedding <id>', 'one wedding in full', uuid)
+    .option('--time-zone <zone>', "IANA zone 'today' is judged in (default: this machine's)");
+
+  define(program, 'stream', 'run the tier 1 real-time stream into the local cache in the foreground (the agent runs it too)', () => import('./commands/stream.js'))
+    .option('--wedding <id>', 'stream exactly this wedding (repeatable; default: weddings in their high-priority period)', collectUuid)
+    .option('--time-zone <zone>', "IANA zone the wedding day is judged in (default: this machine's)");
+
   // Declared for later issues' commands to share the parsers; kept out of help until built.
   void fraction;
 
@@ -141,6 +155,6 @@ export async function main(argv: string[]): Promise<void> {
   process.exitCode = exitCode;
   // One-shot commands are done here. Should a handle leak (a socket left open on an error
   // path), do not hang the user's shell: this unref'd timer only fires if something does.
-  const longRunning = ['agent', 'demo'].includes(argv[2] ?? '');
+  const longRunning = ['agent', 'demo', 'stream'].includes(argv[2] ?? '');
   if (!longRunning) setTimeout(() => process.exit(exitCode), 3000).unref();
 }
