@@ -5,6 +5,7 @@ import { resolveConfig } from '../agent/cli/config.js';
 import { silentLogger } from '../agent/logger.js';
 import { startAgent, type RunningAgent } from '../agent/main.js';
 import { ensureRendererBuilt, launchBrowser, screenshot, type Browser } from './harness.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 /**
  * The console in real headless Chromium against a real agent (startAgent) on a real PostgreSQL
@@ -17,15 +18,21 @@ describe('console e2e (Chromium)', () => {
   let browser: Browser;
   let snapshotId: string;
   let wedding: { id: string; couple_names: string };
+  let proxy: TcpProxy;
 
   beforeAll(async () => {
     await ensureRendererBuilt();
-    world = await createBackupWorld({ weddings: 12 });
+    // Wedding dates relative to the real today, so "today's weddings" exist whenever this runs.
+    process.env.WEDSYNC_TIME_ZONE = 'UTC';
+    world = await createBackupWorld({ weddings: 12, seed: { now: new Date(), timeZone: 'UTC' } });
     snapshotId = (await world.backup({ type: 'full' })).snapshotId;
     const { rows } = await world.client.query<{ id: string; couple_names: string }>('SELECT id::text, couple_names FROM weddings ORDER BY wedding_date, id LIMIT 1');
     wedding = rows[0]!;
+    // The agent reaches PostgreSQL through a proxy the last test cuts: the database "stops".
+    const pgUrl = new URL(world.db.url);
+    proxy = await startTcpProxy(pgUrl.hostname, Number(pgUrl.port));
     const config = resolveConfig(
-      { databaseUrl: world.db.url, repo: join(world.dir, 'repo'), photoStore: join(world.dir, 'photos'), home: join(world.dir, 'home') },
+      { databaseUrl: proxy.url(world.db.url), repo: join(world.dir, 'repo'), photoStore: join(world.dir, 'photos'), home: join(world.dir, 'home') },
       { WEDSYNC_PASSPHRASE: world.passphrase },
     );
     agent = await startAgent({ config, logger: await silentLogger(), port: 0 });
@@ -35,6 +42,7 @@ describe('console e2e (Chromium)', () => {
   afterAll(async () => {
     await browser?.close();
     await agent?.close();
+    await proxy?.close();
     await world?.close();
   });
 
@@ -63,7 +71,7 @@ describe('console e2e (Chromium)', () => {
     await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Snapshots', exact: true }).click();
     await page.getByRole('table', { name: 'Snapshots' }).waitFor();
     await page.getByLabel('Wedding').fill(wedding.couple_names);
-    await page.getByRole('table', { name: 'Snapshots' }).getByRole('link').first().click();
+    await page.locator(`tr[data-snapshot-id="${snapshotId}"] a`).click();
     const row = page.locator(`tr[data-wedding-id="${wedding.id}"]`);
     await row.waitFor();
     await expect.poll(() => row.textContent()).toContain(wedding.couple_names);
@@ -104,7 +112,7 @@ describe('console e2e (Chromium)', () => {
     await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Guided restore', exact: true }).click();
     await page.getByLabel(/Search by couple names/).fill(wedding.couple_names.split(' ')[1]!);
     await page.getByRole('button', { name: `Choose ${wedding.couple_names}` }).click();
-    await page.getByRole('button', { name: /^Use snapshot of/ }).first().click();
+    await page.locator(`tr[data-snapshot-id="${snapshotId}"]`).getByRole('button', { name: /^Use snapshot of/ }).click();
     await page.getByRole('button', { name: 'Preview changes' }).click();
     const changes = page.getByRole('table', { name: 'Changes per data type' });
     await changes.waitFor({ timeout: 30_000 });
@@ -158,5 +166,36 @@ describe('console e2e (Chromium)', () => {
     await page.getByText('Webhook URL: must be an http:// or https:// URL').waitFor();
     expect(await freq.getAttribute('aria-invalid')).toBe('true');
     await screenshot(page, '08-settings-rejected');
+  });
+
+  it("shows today's wedding from the local copy, and still with the database stopped (offline banner)", async () => {
+    const { page } = browser;
+    const call = async (path: string) => (await fetch(`${agent.url}${path}`, { headers: { authorization: `Bearer ${agent.token}` } })).json();
+    // The tier 1 stream loads the weddings of their high-priority period into the local cache.
+    const todays = (await world.client.query<{ id: string; couple_names: string }>(`SELECT id::text, couple_names FROM weddings WHERE wedding_date = (now() AT TIME ZONE 'UTC')::date ORDER BY id`)).rows;
+    expect(todays.length).toBeGreaterThan(0);
+    await expect
+      .poll(async () => ((await call('/api/weddings/today')) as { weddings: { weddingId: string; state: string }[] }).weddings.filter((w) => w.state === 'ready').length, { timeout: 60_000, interval: 500 })
+      .toBeGreaterThan(0);
+    const ready = ((await call('/api/weddings/today')) as { weddings: { weddingId: string; coupleNames: string; state: string }[] }).weddings.find((w) => w.state === 'ready')!;
+    const guests = (await world.client.query<{ first_name: string }>('SELECT first_name FROM guests WHERE wedding_id = $1 ORDER BY id', [ready.weddingId])).rows;
+
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Wedding day', exact: true }).click();
+    await page.locator(`a[href="#/wedding-day/${ready.weddingId}"]`).click();
+    const sheet = page.locator('[aria-label="Run sheet"]');
+    await sheet.getByRole('table', { name: 'Guests' }).waitFor();
+    expect(await sheet.getByRole('table', { name: 'Guests' }).locator('tbody tr').count()).toBe(guests.length);
+    await screenshot(page, '09-wedding-day');
+
+    // The database goes away: the run sheet still opens, from the cache, with the offline banner.
+    await proxy.cut();
+    await expect.poll(async () => ((await call('/api/weddings/today')) as { stream: { mode: string } }).stream.mode, { timeout: 60_000, interval: 500 }).toBe('offline');
+    await page.reload();
+    await page.getByRole('alert', { name: 'Offline' }).waitFor();
+    await page.locator(`a[href="#/wedding-day/${ready.weddingId}"]`).click();
+    await sheet.getByRole('table', { name: 'Guests' }).waitFor();
+    expect(await sheet.getByRole('table', { name: 'Guests' }).locator('tbody tr').count()).toBe(guests.length);
+    expect(await sheet.textContent()).toContain(ready.coupleNames);
+    await screenshot(page, '10-wedding-day-offline');
   });
 });

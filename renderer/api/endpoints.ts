@@ -8,6 +8,7 @@ import {
   uuidSchema,
 } from '../../agent/contract/api.js';
 import { StatusQuerySchema, WeddingSettingsResponseSchema, statusResponseSchema, weddingBackupSettingsPatchSchema } from '../../agent/contract/scheduling.js';
+import { OfflineWeddingParamsSchema, OfflineWeddingSchema, TodayQuerySchema, TodayResponseSchema } from '../../agent/contract/offline.js';
 import { WeddingListQuerySchema, WeddingListResponseSchema } from '../../agent/contract/console.js';
 import {
   EmergencyRestoreRequestSchema,
@@ -65,6 +66,8 @@ export const endpoints = {
   emergencyRestore: endpoint('POST', '/api/backup/emergency-restore', z.object({ body: EmergencyRestoreRequestSchema }).strict(), RecoveryOperationResponseSchema),
   listRecoveryOperations: endpoint('GET', '/api/backup/recovery-operations', z.object({ query: RecoveryOperationListQuerySchema.partial().strict() }).partial().strict(), RecoveryOperationListResponseSchema),
   getRecoveryOperation: endpoint('GET', '/api/backup/recovery-operations/:id', z.object({ params: idParams }).strict(), RecoveryOperationResponseSchema),
+  weddingsToday: endpoint('GET', '/api/weddings/today', z.object({ query: TodayQuerySchema }).partial().strict(), TodayResponseSchema),
+  offlineWedding: endpoint('GET', '/api/weddings/:id/offline', z.object({ params: OfflineWeddingParamsSchema }).strict(), OfflineWeddingSchema),
 } as const;
 
 export type Endpoints = typeof endpoints;

@@ -111,7 +111,7 @@ function PickSnapshot({ wedding, onPick, onBack }: { wedding: WeddingListItem; o
               </thead>
               <tbody>
                 {list.data.map((s) => (
-                  <tr key={s.id}>
+                  <tr key={s.id} data-snapshot-id={s.id}>
                     <td>{formatDateTime(s.createdAt)}</td>
                     <td>{s.snapshotType}</td>
                     <td>{s.dataTypes?.join(', ') ?? 'all'}</td>

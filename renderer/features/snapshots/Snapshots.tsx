@@ -69,7 +69,7 @@ function SnapshotTable({ snapshots, selected, names }: { snapshots: SnapshotSumm
         </thead>
         <tbody>
           {snapshots.map((s) => (
-            <tr key={s.id} className={`selectable${s.id === selected ? ' selected' : ''}`} onClick={() => navigate(href('snapshots', s.id))}>
+            <tr key={s.id} data-snapshot-id={s.id} className={`selectable${s.id === selected ? ' selected' : ''}`} onClick={() => navigate(href('snapshots', s.id))}>
               <td>
                 <a href={href('snapshots', s.id)}>{formatDateTime(s.createdAt)}</a>
               </td>
