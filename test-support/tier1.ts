@@ -8,6 +8,7 @@ import { openCache } from '../agent/cache/open.js';
 import type { CacheStore } from '../agent/cache/store.js';
 import { DEFAULT_SCHEMA_MAP } from '../agent/contract/schema-map.js';
 import { runBackup } from '../agent/jobs/backup.js';
+import type { RestoreDeps } from '../agent/jobs/restore.js';
 import { TierOneStream, type StreamDeps } from '../agent/jobs/stream.js';
 import { silentLogger } from '../agent/logger.js';
 import { initRepository, type Repository } from '../agent/repository/repository.js';
@@ -142,4 +143,32 @@ export function cachedRows(store: CacheStore, weddingId: string): Record<string,
   const tables = ['public.weddings', ...DEFAULT_SCHEMA_MAP.tables.map((t) => t.table)];
   for (const t of tables) out[t] = Object.fromEntries(store.weddingRows(weddingId, t).map((r) => [JSON.stringify(r.key), r.values]));
   return out;
+}
+
+/** Restore dependencies on `repo` for the database at `url` (fresh connections), as the agent builds them. */
+export async function openRestoreDeps(url: string, repo: Repository): Promise<{ deps: RestoreDeps; close(): Promise<void> }> {
+  const [{ openRecoveryCatalog }, { openRestoreTarget }, { ConfirmationTokens }] = await Promise.all([
+    import('../agent/catalog/recovery.js'),
+    import('../agent/source/restore-target.js'),
+    import('../agent/jobs/restore-token.js'),
+  ]);
+  const catalog = await openCatalog(url);
+  const recovery = await openRecoveryCatalog(url);
+  const logger = await silentLogger();
+  return {
+    deps: {
+      repo,
+      map: DEFAULT_SCHEMA_MAP,
+      liveUrl: url,
+      openTarget: openRestoreTarget,
+      logger,
+      recovery,
+      tokens: new ConfirmationTokens(),
+      photoStore: null,
+      backup: { catalog, openSource: (u: string) => openBackupSource(u, DEFAULT_SCHEMA_MAP, 1) },
+    },
+    async close() {
+      await Promise.all([catalog.close(), recovery.close()]);
+    },
+  };
 }

@@ -124,6 +124,17 @@ export function buildProgram(): Command {
     .option('--wedding <id>', 'one wedding in full', uuid)
     .option('--time-zone <zone>', "IANA zone 'today' is judged in (default: this machine's)");
 
+  define(program, 'restore-at', "restore a wedding's data as it was at a time within tier 1's window (preview, recovery point, apply; queued when the database is unreachable)", () => import('./commands/restore-at.js'))
+    .option('--wedding <id>', 'the wedding', uuid)
+    .option('--at <iso-time>', 'the time, e.g. 2026-06-01T14:00:00Z')
+    .option('--dry-run', 'only show what would change')
+    .option('--yes', 'confirm: restore without asking (or run the queued restore as soon as the database is back)')
+    .option('--confirm-queued <id>', 'confirm a restore queued without --yes', uuid)
+    .hook('preAction', (cmd) => {
+      const o = cmd.opts();
+      if (!o.confirmQueued && (!o.wedding || !o.at)) throw new WedsyncError('BAD_INPUT', 'restore-at needs --wedding ID and --at ISO_TIME (or --confirm-queued ID)');
+    });
+
   define(program, 'stream', 'run the tier 1 real-time stream into the local cache in the foreground (the agent runs it too)', () => import('./commands/stream.js'))
     .option('--wedding <id>', 'stream exactly this wedding (repeatable; default: weddings in their high-priority period)', collectUuid)
     .option('--time-zone <zone>', "IANA zone the wedding day is judged in (default: this machine's)");

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WedsyncError, isWedsyncError } from '../contract/errors.js';
 import type { DataType, Manifest } from '../contract/manifest.js';
-import type { RecoveryScope, RestoreCounts, RestorePreviewItem } from '../contract/restore.js';
+import type { RecoveryOperationType, RecoveryScope, RestoreCounts, RestorePreviewItem } from '../contract/restore.js';
 import type { SchemaMap } from '../contract/schema-map.js';
 import { NO_WEDDING, orderByForeignKeys, planRestore, planSegments, withoutWeddings, type PlanTableScope, type RestorePlan } from '../core/restore-plan.js';
 import { addCounts, copyLines, diffRows, keyIndexes, zeroCounts, type RowChange } from '../core/restore-plan-diff.js';
@@ -28,6 +28,8 @@ export interface RestoreRequest {
   undoOf?: string | undefined;
   /** Undo into another database: host:port/db it must be (the one the undone restore wrote). */
   expectTarget?: string | undefined;
+  /** What the audit row calls it, when not implied (tier 1's point-in-time restore: 'point-in-time'). */
+  operationType?: RecoveryOperationType | undefined;
 }
 
 export interface PrepareDeps {

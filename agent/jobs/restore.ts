@@ -58,6 +58,7 @@ export interface PreviewResult {
 }
 
 function operationType(request: RestoreRequest): RecoveryOperationType {
+  if (request.operationType) return request.operationType;
   if (request.undoOf) return 'undo';
   return request.recoveryScope === 'complete' ? 'full-restore' : request.recoveryScope === 'selective' ? 'selective-restore' : 'emergency-restore';
 }
