@@ -65,6 +65,8 @@ export interface StreamDeps {
   /** Exactly these weddings instead of those criticality picks (CLI --wedding, tests, bench). */
   weddings?: string[];
   options?: Partial<StreamOptions>;
+  /** Each time the database answers again (every round's start): e.g. run restores queued offline. */
+  onConnected?(): Promise<void>;
   /** After each streamed transaction is committed to the cache (lag measurement). */
   onApplied?(info: { commitTime: string; appliedAt: number; rowChanges: number }): void;
 }
@@ -147,6 +149,9 @@ export class TierOneStream {
       let source: StreamSource | null = null;
       try {
         source = await this.deps.openSource();
+        if (this.deps.onConnected) {
+          await this.deps.onConnected().catch((err: unknown) => this.deps.logger.error({ err: (err as Error).message }, 'tier 1: work queued while offline failed'));
+        }
         const level = await source.walLevel();
         const logical = level === 'logical';
         this.setMode(

@@ -82,6 +82,13 @@ export async function createTierOne(config: Config, logger: Logger, store: Cache
     localRepo,
     timeZone: options.timeZone ?? timeZoneOf(),
     ...(options.weddings ? { weddings: options.weddings } : {}),
+    // Restores queued while the database was unreachable run as soon as it answers again.
+    async onConnected() {
+      if (!store.listQueuedRestores(['queued']).length) return;
+      const [{ runQueuedRestores }, { openLocalRestoreDeps }] = await Promise.all([import('../../jobs/offline-queue.js'), import('./restore-at.js')]);
+      const done = await runQueuedRestores(store, () => openLocalRestoreDeps(config, logger, localRepo));
+      for (const q of done) logger.info({ id: q.id, status: q.status, operationId: q.operationId, error: q.lastError }, 'queued restore processed');
+    },
     async takeBase(weddingId) {
       const catalog = await openCatalog(url);
       try {
