@@ -108,7 +108,7 @@ export function createConsoleRoutes(options: ConsoleOptions): ConsoleRoutes {
 
   async function serveFile(reply: FastifyReply, relative: string): Promise<FastifyReply> {
     secure(reply);
-    if (!distDir) {
+    if (!distDir || !existsSync(join(distDir, 'index.html'))) {
       return reply.code(503).type('text/plain; charset=utf-8').send('The console has not been built: run `npm run build:renderer` (or `npm run build`).\n');
     }
     const root = resolve(distDir);

@@ -66,11 +66,13 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>): P
 
     // The product itself, on the embedded database: the agent with its API (and console).
     let agentUrl: string | null = null;
+    let consoleUrl: string | null = null;
     let stopAgent: (() => Promise<void>) | null = null;
     if (opts.agent !== false) {
       const { startAgent } = await import('../../main.js');
       const agent = await startAgent({ config: { ...ctx.config, databaseUrl, passphrase }, logger: ctx.logger });
       agentUrl = agent.url;
+      consoleUrl = agent.consoleUrl();
       stopAgent = () => agent.close();
     }
 
@@ -90,6 +92,7 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>): P
         '  npx wedsync-backup backup --type full',
         '  npx wedsync-backup snapshots',
         ...(agentUrl ? [`The agent's API is at ${agentUrl} (bearer token in ${join(home, 'agent-token')}).`] : []),
+        ...(consoleUrl ? [`Open the console: ${consoleUrl}  (one-time sign-in link, valid 10 minutes)`] : []),
         'Press Ctrl-C to stop.',
         '',
       ].join('\n'),
