@@ -18,6 +18,11 @@ export interface AgentOptions {
   tier1?: boolean;
   /** Use this API token instead of the one stored under WEDSYNC_HOME (tests, Electron). */
   token?: string;
+  /** Needed to bind a non-loopback host (agent/api/tls.ts); TLS is then required. */
+  allowRemote?: boolean;
+  /** PEM certificate and key for HTTPS; without them a remote bind gets a generated self-signed certificate. */
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export interface RunningAgent {
@@ -25,6 +30,8 @@ export interface RunningAgent {
   token: string;
   /** A fresh one-time link that opens the console signed in (agent/api/routes/console.ts). */
   consoleUrl(): string;
+  /** SHA-256 fingerprint of the HTTPS certificate, for clients to pin; null over plain HTTP (loopback). */
+  tlsFingerprint: string | null;
   close(): Promise<void>;
 }
 
@@ -59,6 +66,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   ]);
   const map = schemaMap(config);
   const token = options.token ?? (await loadOrCreateAgentToken(config.home));
+  // Before anything is opened: a remote bind without --allow-remote or a bad certificate stops here.
+  const host = options.host ?? config.api.host;
+  const { resolveTls } = await import('./api/tls.js');
+  const tls = await resolveTls({ host, allowRemote: options.allowRemote, certFile: options.tlsCert, keyFile: options.tlsKey, home: config.home });
   const repo = await openRepo(config.repo, config.passphrase, logger);
   const catalog = await openCatalog(url);
   const photoStore = await openPhotoStore(config, logger);
@@ -147,17 +158,28 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const [{ createConsoleRoutes }, { listWeddings }] = await Promise.all([import('./api/routes/console.js'), import('./source/wedding-directory.js')]);
   const consoleRoutes = createConsoleRoutes({ token, listWeddings: (q) => listWeddings(url, map, q) });
 
-  const app = createApiServer(services, { token, logger, extraRoutes: [(a) => registerOfflineRoutes(a, services), (a) => registerRestoreRoutes(a, services), (a) => registerValidationRoutes(a, services), consoleRoutes.register] });
-  const host = options.host ?? config.api.host;
+  // Per-user tokens, RLS-scoped visibility, the audit log and restore approvals (api/authz.ts).
+  const { openAccessCatalog } = await import('./catalog/rls.js');
+  const access = await openAccessCatalog(url, map);
+  services.access = access;
+
+  const app = createApiServer(services, {
+    token,
+    logger,
+    ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}),
+    authz: { onAuditError: (err, entry) => logger.error({ err: (err as Error).message, action: entry.action }, 'could not write the audit row') },
+    extraRoutes: [(a) => registerOfflineRoutes(a, services), (a) => registerRestoreRoutes(a, services), (a) => registerValidationRoutes(a, services), consoleRoutes.register],
+  });
   await app.listen({ host, port: options.port ?? config.api.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  logger.info({ host, port }, 'agent API listening');
-  const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ host, port, tls: tls ? tls.fingerprint256 : null }, 'agent API listening');
+  const baseUrl = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {
     url: baseUrl,
     token,
     consoleUrl: () => consoleRoutes.loginUrl(baseUrl),
+    tlsFingerprint: tls?.fingerprint256 ?? null,
     async close() {
       await app.close();
       await tierOne?.close();
@@ -165,7 +187,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       await restore.idle();
       await validation.idle();
       await backups.run(async () => undefined);
-      await Promise.all([validationCatalog.close(), recovery.close(), catalog.close(), repo.store.close(), photoStore?.close()]);
+      await Promise.all([access.close(), validationCatalog.close(), recovery.close(), catalog.close(), repo.store.close(), photoStore?.close()]);
     },
   };
 }

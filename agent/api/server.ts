@@ -1,7 +1,9 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { WedsyncError, isWedsyncError } from '../contract/errors.js';
 import type { Logger } from '../logger.js';
-import { tokenMatches } from './auth.js';
+import { refuseCrossOrigin, resolvePrincipal, setPrincipal } from './auth.js';
+import { installAuthorization, type AuthzOptions } from './authz.js';
+import { registerAccessRoutes } from './routes/access.js';
 import { registerSnapshotRoutes } from './routes/snapshots.js';
 import type { ApiServices } from './services.js';
 
@@ -12,22 +14,37 @@ export interface ApiOptions {
   bodyLimit?: number;
   /** Extra route groups (console, later features) registered after the core ones. */
   extraRoutes?: ((app: FastifyInstance) => void)[];
+  /** Serve HTTPS with this key and certificate (PEM): required for non-loopback binds (agent/api/tls.ts). */
+  https?: { key: string | Buffer; cert: string | Buffer };
+  /** Authorisation settings (wedding-day time zone, clock, audit failure reporting). */
+  authz?: Omit<AuthzOptions, 'access'>;
 }
 
 /**
- * The agent's HTTP API (Fastify). Guarantees: every /api route needs the bearer token (401
- * otherwise); every error is JSON `{ error: { code, message, fields? } }` with the status of its
- * code — bad input is 4xx, never 500; bodies are size-limited; no cookies, no CORS headers.
+ * The agent's HTTP API (Fastify). Guarantees: every /api route needs a bearer token — the
+ * agent's own (the service) or a live per-user token (services.access) — 401 otherwise; user
+ * tokens are authorised route by route (authz.ts: 403, or 404 for what the user may not see);
+ * every error is JSON `{ error: { code, message, fields? } }` with the status of its code — bad
+ * input is 4xx, never 500; bodies are size-limited; no cookies, no CORS headers, and requests
+ * from another origin (browsers say so in Origin) are refused.
  */
 export function createApiServer(services: ApiServices, options: ApiOptions): FastifyInstance {
-  const app: FastifyInstance = Fastify({ loggerInstance: options.logger.child({ component: 'api' }) as FastifyBaseLogger, bodyLimit: options.bodyLimit ?? 1024 * 1024, disableRequestLogging: true });
+  const app = Fastify({
+    loggerInstance: options.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    disableRequestLogging: true,
+    ...(options.https ? { https: { key: options.https.key, cert: options.https.cert, minVersion: 'TLSv1.2' as const } } : {}),
+  }) as unknown as FastifyInstance;
 
   app.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith('/api/') && !req.url.startsWith('/console/')) return;
+    refuseCrossOrigin(req);
     if (!req.url.startsWith('/api/')) return;
-    if (!tokenMatches(req.headers.authorization, options.token)) {
-      throw new WedsyncError('UNAUTHENTICATED', 'missing or wrong bearer token');
-    }
+    const principal = await resolvePrincipal(req.headers.authorization, options.token, services.access);
+    if (!principal) throw new WedsyncError('UNAUTHENTICATED', 'missing or wrong bearer token');
+    setPrincipal(req, principal);
   });
+  installAuthorization(app, services, { ...options.authz, ...(services.access ? { access: services.access } : {}) });
 
   app.setErrorHandler((err, req, reply) => {
     let error: WedsyncError;
@@ -45,6 +62,7 @@ export function createApiServer(services: ApiServices, options: ApiOptions): Fas
 
   app.get('/healthz', async () => ({ ok: true, ...(await services.health()) }));
   registerSnapshotRoutes(app, services);
+  registerAccessRoutes(app, services);
   for (const register of options.extraRoutes ?? []) register(app);
   return app;
 }

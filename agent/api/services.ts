@@ -1,4 +1,5 @@
 import type { EmergencyBackupRequest, SnapshotDetail, SnapshotListQuery, SnapshotSummary, BackupResultBody } from '../contract/api.js';
+import type { AccessCatalog } from '../catalog/rls.js';
 import type { RestoreServices } from '../jobs/restore-service.js';
 import type { ValidationServices } from '../jobs/verify-service.js';
 import type { OfflineServices } from '../jobs/offline.js';
@@ -22,6 +23,8 @@ export interface ApiServices {
   validation?: ValidationServices;
   /** Wedding-day data from the local cache, database not needed (routes/offline.ts). */
   offline?: OfflineServices;
+  /** Per-user tokens, RLS-scoped visibility, audit log, restore approvals (authz.ts, routes/access.ts); absent: only the agent token works. */
+  access?: AccessCatalog;
   /** Liveness details for GET /healthz. */
   health(): Promise<Record<string, unknown>>;
 }

@@ -6,31 +6,18 @@ import type { AuditRow } from '../core/audit-chain.js';
 import { databaseError } from '../source/db.js';
 import { quoteIdent, quoteQualified } from '../source/introspect.js';
 import { appendAudit, listAudit, type AuditEntry, type AuditListQuery } from './audit.js';
+import { claimPending, pendingRestore, releasePending, requestApproval, resolvePending, setInitiator, type PendingRestore, type RestoreRequestShape } from './rls-approvals.js';
+import { APP_ROLE, withActingUser } from './rls-scope.js';
 import { hashToken, looksLikeUserToken, resolveTokenHash } from './tokens.js';
 
-/**
- * Catalog access on a user's behalf, under the row-level security of migrations/005_rls.sql.
- *
- * `withActingUser` runs `fn` in a transaction as wedsync_app (SET LOCAL ROLE) with app.user_id
- * set (set_config(..., true): transaction-local, so a pooled connection never carries one
- * request's user into the next). Whatever `fn` reads or writes in the catalog is what the
- * policies let that user see and do; the role and the setting end with the transaction.
- */
-export const APP_ROLE = 'wedsync_app';
+export { APP_ROLE, withActingUser } from './rls-scope.js';
+export type { PendingRestore, RestoreRequestShape } from './rls-approvals.js';
 
-export async function withActingUser<T>(client: pg.ClientBase, userId: string, fn: (client: pg.ClientBase) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
-  await client.query(opts.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
-  try {
-    await client.query(`SET LOCAL ROLE ${APP_ROLE}`);
-    await client.query(`SELECT set_config('app.user_id', $1, true)`, [userId]);
-    const value = await fn(client);
-    await client.query('COMMIT');
-    return value;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
-}
+/**
+ * Catalog access for the API's authentication and authorisation: token lookup, what a user may
+ * see (asked of the database's row-level security, migrations/005_rls.sql, via withActingUser),
+ * the organizations of weddings, the audit log and restore approvals.
+ */
 
 export interface WeddingFacts {
   organizationId: string | null;
@@ -56,6 +43,16 @@ export interface AccessCatalog {
   audit(entry: AuditEntry): Promise<AuditRow>;
   /** The audit trail; for a user, only what RLS shows them (admins: their organization). */
   listAudit(user: UserPrincipal | null, query: AuditListQuery): Promise<AuditRow[]>;
+  /** A restore waiting for approval, inserted as `user` under RLS; returns its id. */
+  requestApproval(user: UserPrincipal, request: RestoreRequestShape, affectedWeddings: string[], reason: string): Promise<string>;
+  pendingRestore(id: string): Promise<PendingRestore | null>;
+  /** awaiting-approval → pending for one approver; CONFLICT if it is not awaiting approval. */
+  claimPending(id: string): Promise<void>;
+  /** Back to awaiting-approval after a failed start. */
+  releasePending(id: string): Promise<void>;
+  /** CONFLICT when the operation is no longer awaiting approval. */
+  resolvePending(id: string, resolution: { state: 'approved' | 'rejected'; by: string; byUserId: string | null; operationId?: string; note?: string }): Promise<void>;
+  setInitiator(id: string, who: { initiatedBy: string | null; initiatedByLabel: string; authorizedBy: string | null }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -144,6 +141,12 @@ export async function openAccessCatalog(url: string, map: SchemaMap): Promise<Ac
         }
       }),
     listAudit: (user, query) => use((c) => (user ? withActingUser(c, user.userId, () => listAudit(c, query), { readOnly: true }) : listAudit(c, query))),
+    requestApproval: (user, request, affected, reason) => use((c) => requestApproval(c, user, request, affected, reason)),
+    pendingRestore: (id) => (UUID.test(id) ? use((c) => pendingRestore(c, id)) : Promise.resolve(null)),
+    claimPending: (id) => use((c) => claimPending(c, id)),
+    releasePending: (id) => use((c) => releasePending(c, id)),
+    resolvePending: (id, resolution) => use((c) => resolvePending(c, id, resolution)),
+    setInitiator: (id, who) => use((c) => setInitiator(c, id, who)),
     close: () => pool.end().catch(() => undefined),
   };
 }

@@ -98,7 +98,10 @@ export function buildProgram(): Command {
 
   define(program, 'agent', 'run the headless agent: scheduler, jobs and the HTTP API', () => import('./commands/agent.js'))
     .option('--host <host>', 'API address to bind (default 127.0.0.1)')
-    .option('--port <n>', 'API port (default: a free one)', (v) => (v === '0' ? 0 : positiveInt(v)));
+    .option('--port <n>', 'API port (default: a free one)', (v) => (v === '0' ? 0 : positiveInt(v)))
+    .option('--allow-remote', 'allow a non-loopback --host (the API is then served over HTTPS only)')
+    .option('--tls-cert <file>', 'PEM certificate for HTTPS (default for remote binds: a generated self-signed one, fingerprint printed)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert');
 
   define(program, 'verify', 'prove snapshots restorable: exit 0 valid, 1 problems found (printed with snapshot, wedding, data type)', () => import('./commands/verify.js'))
     .argument('<snapshot>', 'snapshot id, "latest" or "all"')

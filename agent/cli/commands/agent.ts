@@ -5,10 +5,21 @@ import type { CommandResult } from '../output.js';
 /** `wedsync-backup agent`: the headless daemon. Runs until SIGINT/SIGTERM, then stops cleanly. */
 export async function run(ctx: CommandContext, opts: Record<string, unknown>): Promise<CommandResult> {
   const { startAgent } = await import('../../main.js');
-  const agent = await startAgent({ config: ctx.config, logger: ctx.logger, host: opts.host as string | undefined, port: opts.port as number | undefined });
-  const info = { ok: true, url: agent.url, tokenFile: join(ctx.config.home, 'agent-token') };
+  const agent = await startAgent({
+    config: ctx.config,
+    logger: ctx.logger,
+    host: opts.host as string | undefined,
+    port: opts.port as number | undefined,
+    allowRemote: Boolean(opts.allowRemote),
+    tlsCert: opts.tlsCert as string | undefined,
+    tlsKey: opts.tlsKey as string | undefined,
+  });
+  const info = { ok: true, url: agent.url, tokenFile: join(ctx.config.home, 'agent-token'), tlsFingerprint: agent.tlsFingerprint };
   if (ctx.json) process.stdout.write(`${JSON.stringify(info)}\n`);
-  else process.stderr.write(`WedSync Backup agent listening on ${agent.url} (API token in ${info.tokenFile}).\nConsole: ${agent.consoleUrl()}  (one-time sign-in link, valid 10 minutes)\nCtrl-C to stop.\n`);
+  else {
+    const pin = agent.tlsFingerprint ? `TLS certificate SHA-256 fingerprint (pin it in clients): ${agent.tlsFingerprint}\n` : '';
+    process.stderr.write(`WedSync Backup agent listening on ${agent.url} (API token in ${info.tokenFile}).\n${pin}Console: ${agent.consoleUrl()}  (one-time sign-in link, valid 10 minutes)\nCtrl-C to stop.\n`);
+  }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
