@@ -95,7 +95,9 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
   /** Debug timing per phase: where a slow backup spends its time. */
   const phase = (name: string) => {
     const now = Date.now();
-    logger.debug({ phase: name, ms: now - lap }, 'backup phase');
+    const mem = process.memoryUsage();
+    const mb = (n: number) => Math.round(n / 1048576);
+    logger.debug({ phase: name, ms: now - lap, rssMb: mb(mem.rss), heapMb: mb(mem.heapUsed), buffersMb: mb(mem.arrayBuffers) }, 'backup phase');
     lap = now;
   };
   if (request.type === 'emergency' && !request.weddingIds?.length) {
