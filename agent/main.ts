@@ -84,8 +84,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const recovery = await openRecoveryCatalog(url);
   // Confirmed restores run in the backup queue: their recovery point writes to the repository.
   const restore = createRestoreServices({
-    repo, map, logger, liveUrl: url, openTarget: openRestoreTarget, recovery, tokens: new ConfirmationTokens(), photoStore,
-    backup: { catalog, openSource: (u) => openBackupSource(u, map, 1) },
+    repo, map, logger, liveUrl: url, openTarget: openRestoreTarget, recovery, tokens: new ConfirmationTokens(), photoStore, parallelism: config.parallelism,
+    backup: { catalog, openSource: (u, whole) => openBackupSource(u, map, whole ? config.parallelism : 1) },
     exclusive: (task) => backups.run(task),
   });
   // Integrity validation (routes/validation.ts): snapshot validations in the background, one at

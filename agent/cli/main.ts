@@ -117,6 +117,21 @@ export function buildProgram(): Command {
     .option('--wedding <id>', 'only this wedding (repeatable)', collectUuid)
     .option('--time-zone <zone>', 'IANA zone the wedding day is measured in (default: this machine\'s)');
 
+  define(program, 'restore', 'guided restore: preview what changes, then restore it (--yes) after taking a recovery point', () => import('./commands/restore.js'))
+    .argument('<snapshot>', 'snapshot id or "latest"')
+    .addOption(new Option('--scope <scope>', 'complete | selective | wedding-only').choices(['complete', 'selective', 'wedding-only']).makeOptionMandatory())
+    .option('--wedding <id>', 'wedding to restore (repeatable; required for wedding-only)', collectUuid)
+    .option('--data-types <list>', 'comma-separated: guests,timeline,photos,vendors (required for selective)', dataTypes)
+    .option('--target-url <url>', 'restore into this database instead of the live one (an empty one gets the schema too)')
+    .option('--dry-run', 'only show what would change')
+    .option('--yes', 'confirm: restore without asking');
+
+  define(program, 'undo', "undo a restore: bring back the recovery point it took (same weddings and tables)", () => import('./commands/undo.js'))
+    .argument('<operation>', 'recovery operation id', uuid)
+    .option('--target-url <url>', 'the database the restore wrote into, when it was not the live one')
+    .option('--dry-run', 'only show what would change')
+    .option('--yes', 'confirm: undo without asking');
+
   define(program, 'export', "a wedding's run sheet (guests, timeline, vendors) from the local cache: works with no network", () => import('./commands/export.js'))
     .requiredOption('--wedding <id>', 'the wedding', uuid)
     .addOption(new Option('--format <format>', 'csv | json | pdf').choices(['csv', 'json', 'pdf']).makeOptionMandatory())

@@ -57,7 +57,7 @@ export interface PreparedRestore {
   /** Plan scopes, parents first. */
   scopes: PlanTableScope[];
   columns: Map<string, TargetColumns>;
-  /** Segment plaintexts by blob id (all the plan reads, or one item's for a diff page). */
+  /** Segment plaintexts by blob id (all the plan reads, one item's for a diff page, none for an empty target). */
   segments: Map<string, Buffer>;
   /** What a confirmation token binds (besides the live digest). */
   fingerprint: string;
@@ -86,16 +86,48 @@ function fingerprintOf(plan: RestorePlan, request: RestoreRequest, target: strin
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+/**
+ * Reads and checks segments (by blob id) of a plan. A damaged or missing one is an error naming
+ * its wedding and data type: INTEGRITY / BLOB_NOT_FOUND, "nothing was changed".
+ */
+export async function loadSegments(repo: Repository, plan: RestorePlan, ids: Iterable<string>): Promise<Map<string, Buffer>> {
+  const segments = new Map<string, Buffer>();
+  try {
+    await repo.forEachBlob(ids, (id, plain) => {
+      segments.set(id, plain);
+    });
+  } catch (err) {
+    const blobId = isWedsyncError(err) ? (err.details?.blobId as string | undefined) : undefined;
+    const what = blobId ? planSegments(plan).get(blobId) : undefined;
+    if (what && isWedsyncError(err)) {
+      const where = `${what.weddingId ? `wedding ${what.weddingId}` : 'rows of no wedding'}, data type ${what.dataType ?? 'none'} (${what.table})`;
+      throw new WedsyncError(err.code, `snapshot ${plan.snapshotId} cannot be restored: the segment of ${where} is ${err.code === 'BLOB_NOT_FOUND' ? 'missing' : 'damaged'} — nothing was changed`, {
+        cause: err,
+        details: { blobId, weddingId: what.weddingId, dataType: what.dataType, table: what.table },
+      });
+    }
+    throw err;
+  }
+  return segments;
+}
+
 /** The snapshot's segment plaintexts of one (scope, wedding key), in order. */
 export function snapshotParts(prepared: Pick<PreparedRestore, 'segments'>, scope: PlanTableScope, key: string): Buffer[] {
   return (scope.segments.get(key) ?? []).map((r) => prepared.segments.get(r.id)!);
 }
 
 export async function prepareRestore(deps: PrepareDeps, request: RestoreRequest, filter?: PrepareFilter): Promise<PreparedRestore> {
-  const manifest = await deps.repo.loadManifest(request.snapshotId);
-  let plan = planRestore(manifest, request, deps.map);
-  const target = await deps.openTarget(request.targetUrl ?? deps.liveUrl);
+  // The index (needed to read segments), the manifest and the target connection load together.
+  deps.repo.loadIndex().catch(() => undefined);
+  const [m, t] = await Promise.allSettled([deps.repo.loadManifest(request.snapshotId), deps.openTarget(request.targetUrl ?? deps.liveUrl)]);
+  if (m.status === 'rejected' || t.status === 'rejected') {
+    if (t.status === 'fulfilled') await t.value.close();
+    throw m.status === 'rejected' ? m.reason : (t as PromiseRejectedResult).reason;
+  }
+  const manifest = m.value;
+  const target = t.value;
   try {
+    let plan = planRestore(manifest, request, deps.map);
     const targetLabel = request.targetUrl ? target.description : 'live';
     if (request.expectTarget !== undefined && request.expectTarget !== target.description) {
       throw new WedsyncError('BAD_INPUT', `--target-url names ${target.description}, but the operation restored into ${request.expectTarget}`);
@@ -130,28 +162,14 @@ export async function prepareRestore(deps: PrepareDeps, request: RestoreRequest,
     const byName = new Map(plan.scopes.map((s) => [s.table.qualified, s]));
     const scopes = order.map((t) => byName.get(t)!);
 
-    // Load and check every segment the plan reads, before anything changes.
-    const held = planSegments(plan);
+    // Load and check every segment the plan reads, before anything changes. An empty target has
+    // nothing to change: its tables stream their segments while loading (execute).
     const wanted = filter
-      ? new Set((byName.get(filter.table)?.segments.get(filter.weddingId ?? NO_WEDDING) ?? []).map((r) => r.id))
-      : new Set(held.keys());
-    const segments = new Map<string, Buffer>();
-    try {
-      await deps.repo.forEachBlob(wanted, (id, plain) => {
-        segments.set(id, plain);
-      });
-    } catch (err) {
-      const blobId = isWedsyncError(err) ? (err.details?.blobId as string | undefined) : undefined;
-      const what = blobId ? held.get(blobId) : undefined;
-      if (what && isWedsyncError(err)) {
-        const where = `${what.weddingId ? `wedding ${what.weddingId}` : 'rows of no wedding'}, data type ${what.dataType ?? 'none'} (${what.table})`;
-        throw new WedsyncError(err.code, `snapshot ${plan.snapshotId} cannot be restored: the segment of ${where} is ${err.code === 'BLOB_NOT_FOUND' ? 'missing' : 'damaged'} — nothing was changed`, {
-          cause: err,
-          details: { blobId, weddingId: what.weddingId, dataType: what.dataType, table: what.table },
-        });
-      }
-      throw err;
-    }
+      ? (byName.get(filter.table)?.segments.get(filter.weddingId ?? NO_WEDDING) ?? []).map((r) => r.id)
+      : emptyTarget
+        ? []
+        : [...planSegments(plan).keys()];
+    const segments = await loadSegments(deps.repo, plan, wanted);
 
     return {
       request,
@@ -191,8 +209,12 @@ export async function diffPrepared(prepared: PreparedRestore, filter?: PrepareFi
       : new Set<string>([...(Array.isArray(weddings) ? weddings : []), ...scope.segments.keys(), ...live.keys()]);
     const idx = keyIndexes(scope.table.columns, scope.table.primaryKey);
     for (const key of [...keys].sort()) {
-      const parts = snapshotParts(prepared, scope, key);
-      const d = diffRows(copyLines(Buffer.concat(parts).toString('utf8')), copyLines(live.get(key)?.toString('utf8') ?? ''), idx);
+      const refs = scope.segments.get(key) ?? [];
+      const liveRows = live.get(key);
+      // One side empty (an empty target, a wedding without rows): nothing to match, just count.
+      const d = !liveRows
+        ? { counts: { inserted: refs.reduce((a, r) => a + r.rows, 0), updated: 0, deleted: 0, unchanged: 0 }, snapshotRows: refs.reduce((a, r) => a + r.rows, 0), liveRows: 0 }
+        : diffRows(copyLines(Buffer.concat(snapshotParts(prepared, scope, key)).toString('utf8')), copyLines(liveRows.toString('utf8')), idx);
       addCounts(totals, d.counts);
       items.push({
         weddingId: key === NO_WEDDING ? null : key,
@@ -200,9 +222,9 @@ export async function diffPrepared(prepared: PreparedRestore, filter?: PrepareFi
         table: scope.table.qualified,
         snapshotRows: d.snapshotRows,
         liveRows: d.liveRows,
-        segments: scope.segments.get(key)?.length ?? 0,
+        segments: refs.length,
         ...d.counts,
-        ...(live.get(key) ? { live: live.get(key) } : {}),
+        ...(liveRows ? { live: liveRows } : {}),
       });
     }
   }

@@ -261,7 +261,7 @@ describe('guided restore (real PostgreSQL, folder repository)', () => {
       const cutting: RestoreDeps = {
         ...deps,
         afterMerge: async () => {
-          await world.client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'wedsync-backup restore' AND state <> 'idle'`);
+          await world.client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'wedsync-backup restore' AND state = 'idle in transaction'`);
         },
       };
       const { preview, prepared } = await previewRestore(cutting, req);
@@ -313,13 +313,42 @@ describe('guided restore (real PostgreSQL, folder repository)', () => {
         // Indexes and foreign keys came back after the rows.
         const { rows } = await target.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f'`);
         expect(rows[0].n).toBeGreaterThanOrEqual(7);
-        const { rows: idx } = await target.query(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'guests_wedding_id_idx'`);
-        expect(idx[0].n).toBe(1);
+        const { rows: idx } = await target.query(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname IN ('guests_wedding_id_idx', 'guests_pkey', 'organizations_slug_key')`);
+        expect(idx[0].n).toBe(3);
+        const { rows: pks } = await target.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'p'`);
+        expect(pks[0].n).toBeGreaterThanOrEqual(8);
       } finally {
         await target.end();
       }
       // Undo has nothing to bring back for an empty database.
       await expectError(undoRequest(deps, operation.id), 'BAD_INPUT', /no recovery point/);
+    });
+
+    it('a damaged segment met while loading leaves the empty database empty', async () => {
+      const w = full.weddings.find((x) => x.weddingId === weddings[8])!;
+      const segment = w.tables['public.guests']![0]!;
+      const entry = world.repo.blobEntry(segment.id)!;
+      const file = join(world.dir, 'repo', 'packs', entry.packId.slice(0, 2), entry.packId);
+      const bytes = await readFile(file);
+      bytes[entry.offset + 20]! ^= 0xff;
+      await writeFile(file, bytes);
+      const other = await createTestDatabase('rs');
+      try {
+        const req: RestoreRequest = { snapshotId: full.snapshotId, recoveryScope: 'complete', targetUrl: other.url };
+        const { preview, prepared } = await previewRestore(deps, req);
+        const started = await startRestore(deps, req, preview.confirmationToken, {}, prepared);
+        await expectError(started.done, 'INTEGRITY', new RegExp(`segment of wedding ${weddings[8]}, data type guests \\(public.guests\\) is damaged`));
+        const target = new pg.Client({ connectionString: other.url });
+        await target.connect();
+        const { rows } = await target.query(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'`);
+        await target.end();
+        expect(rows[0].n).toBe(0);
+        expect(await recovery.get(started.operation.id)).toMatchObject({ status: 'failed' });
+      } finally {
+        bytes[entry.offset + 20]! ^= 0xff;
+        await writeFile(file, bytes);
+        await other.drop();
+      }
     });
   });
 });

@@ -9,7 +9,7 @@ import type { BackupSource } from '../source/backup-source.js';
 import type { ApplyResult, ApplyTable } from '../source/restore-writer.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { runBackup } from './backup.js';
-import { diffPrepared, itemChanges, prepareRestore, snapshotParts, type PrepareDeps, type PreparedRestore, type RestoreRequest } from './restore-prepare.js';
+import { diffPrepared, itemChanges, loadSegments, prepareRestore, snapshotParts, type PrepareDeps, type PreparedRestore, type RestoreRequest } from './restore-prepare.js';
 import { loadPhotoBlobs, photosToWrite, writePhotos } from './restore-photos.js';
 import type { ConfirmationTokens } from './restore-token.js';
 
@@ -33,14 +33,16 @@ export interface RestoreDeps extends PrepareDeps {
   tokens: ConfirmationTokens;
   /** Photo files; null or a restore into another database (--target-url) skips them. */
   photoStore: BlobStore | null;
-  /** For the recovery point: the backup catalog and a source on a database URL. */
-  backup: { catalog: Catalog; openSource(url: string): Promise<BackupSource> };
+  /** For the recovery point: the backup catalog and a source on a database URL (`whole`: a whole-database export). */
+  backup: { catalog: Catalog; openSource(url: string, whole: boolean): Promise<BackupSource> };
   onProgress?: (operationId: string, progress: RestoreProgress) => void;
   /**
    * Runs the confirmed part (recovery point, apply) in turn with other repository writers: the
    * agent passes its backup queue, since a recovery point writes to the repository.
    */
   exclusive?: <T>(task: () => Promise<T>) => Promise<T>;
+  /** Connections loading tables at once into an empty database (default 2). */
+  parallelism?: number;
   /** Test hook: inside the apply transaction, after the merge (e.g. to cut the connection). */
   afterMerge?: () => Promise<void>;
 }
@@ -212,7 +214,7 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
       const complete = p.plan.recoveryScope === 'complete';
       const rp = await runBackup(
         {
-          openSource: () => deps.backup.openSource(p.target.url),
+          openSource: () => deps.backup.openSource(p.target.url, complete),
           catalog: deps.backup.catalog,
           repo: deps.repo,
           photoStore: photo.store,
@@ -225,19 +227,36 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
       await deps.recovery.setRecoveryPoint(operationId, recoveryPoint);
     }
 
-    const tables: ApplyTable[] = p.scopes.map((scope) => ({
-      table: scope.table,
-      weddings: scope.weddings,
-      rows: new Map([...scope.segments.keys()].map((key) => [key, snapshotParts(p, scope, key)])),
-      columns: p.columns.get(scope.table.qualified) ?? { names: new Set(), generated: new Set(), identityAlways: new Set() },
-    }));
     let photosWritten = 0;
     const onPhase = (phase: 'apply' | 'verify' | 'commit', done: number, total: number) => progress(phase, done, total);
-    progress('apply', 0, tables.length);
+    progress('apply', 0, p.scopes.length);
     let result: ApplyResult;
     if (p.emptyTarget) {
-      result = await p.target.restoreIntoEmpty({ preDataSql: p.manifest.schema.sql, postDataSql: p.manifest.schema.postDataSql ?? '', tables, sequences: p.manifest.schema.sequences, onPhase });
+      result = await p.target.restoreIntoEmpty({
+        preDataSql: p.manifest.schema.sql,
+        postDataSql: p.manifest.schema.postDataSql ?? '',
+        tables: p.scopes.map((scope) => {
+          const refs = [...scope.segments.values()].flat();
+          return {
+            table: scope.table,
+            bytes: refs.reduce((a, r) => a + r.rawBytes, 0),
+            load: async () => {
+              const blobs = await loadSegments(deps.repo, p.plan, refs.map((r) => r.id));
+              return new Map([...scope.segments].map(([key, list]) => [key, list.map((r) => blobs.get(r.id)!)]));
+            },
+          };
+        }),
+        sequences: p.manifest.schema.sequences,
+        parallelism: deps.parallelism ?? 2,
+        onPhase,
+      });
     } else {
+      const tables: ApplyTable[] = p.scopes.map((scope) => ({
+        table: scope.table,
+        weddings: scope.weddings,
+        rows: new Map([...scope.segments.keys()].map((key) => [key, snapshotParts(p, scope, key)])),
+        columns: p.columns.get(scope.table.qualified)!,
+      }));
       result = await p.target.apply({
         tables,
         weddingsTable: { table: deps.map.weddings.table, idColumn: deps.map.weddings.idColumn },

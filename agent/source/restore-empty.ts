@@ -1,49 +1,157 @@
 import type pg from 'pg';
 import type { ManifestSequence } from '../contract/manifest.js';
-import { copyIn, inTransaction } from './restore-copy.js';
+import { splitRestoreDdl } from '../core/restore-plan-ddl.js';
+import { connect } from './db.js';
 import { quoteIdent, quoteQualified } from './introspect.js';
-import { verificationError, verifyRows, type ApplyPhase, type ApplyResult, type ApplyTable } from './restore-writer.js';
+import { copyIn, inTransaction, restoreError } from './restore-copy.js';
+import { verificationError, verifyRows, type ApplyPhase, type ApplyResult, type ApplyTable, type TableChanges, type Verification } from './restore-writer.js';
 
 /**
- * A complete restore into an EMPTY database, the way pg_restore does it but in ONE transaction:
- * the snapshot's pre-data DDL (schemas, types, sequences, tables with their keys and checks),
- * then every table's rows with COPY … FREEZE (the tables are new in this transaction, so no
- * later hint-bit rewrite), then the post-data DDL (secondary indexes and foreign keys, built
- * once over the loaded rows instead of row by row), then the sequences as the snapshot recorded
- * them, then verification of every (table, wedding) against the segments. A failure anywhere
- * rolls back to the empty database.
+ * A complete restore into an EMPTY database, the way pg_restore does it, with tables in parallel:
+ *
+ *   1. the snapshot's pre-data DDL, tables created without their key constraints (one transaction);
+ *   2. per table, on `parallelism` connections, biggest first, each in its own transaction:
+ *      TRUNCATE (so COPY may FREEZE: no hint-bit rewrite later), COPY the segments in, build its
+ *      keys and secondary indexes over the loaded rows, then verify every wedding's rows against
+ *      the segments (count and sha256) before COMMIT;
+ *   3. foreign keys and the rest of the post-data DDL, and the sequences as the snapshot recorded
+ *      them (one transaction).
+ *
+ * An empty database has nothing to lose, so instead of one transaction the guarantee is: on any
+ * failure every schema object the restore created is dropped again, leaving the database as
+ * empty as it was.
  */
 export interface EmptyRestoreOptions {
   preDataSql: string;
   postDataSql: string;
-  /** Every table of the snapshot, weddings 'all'. */
-  tables: Array<Pick<ApplyTable, 'table' | 'weddings' | 'rows'>>;
+  /** Every table of the snapshot: its segments are read (`load`) when a connection is free to COPY them. */
+  tables: EmptyTable[];
   sequences: ManifestSequence[];
+  /** Connections loading tables at once (default 2). */
+  parallelism?: number;
   onPhase?: (phase: ApplyPhase, done: number, total: number) => void;
+}
+
+export interface EmptyTable {
+  table: ApplyTable['table'];
+  /** Plaintext bytes of its segments: biggest tables start first. */
+  bytes: number;
+  /** The snapshot's rows per wedding key, segment plaintexts in order (restore-writer ApplyTable.rows). */
+  load(): Promise<Map<string, Buffer[]>>;
+}
+
+interface Existing {
+  schemas: string[];
+  relations: number[];
+  types: number[];
+}
+
+async function existing(client: pg.Client, schemas: string[]): Promise<Existing> {
+  const { rows } = await client.query<{ schemas: string[]; relations: number[]; types: number[] }>(
+    `SELECT ARRAY(SELECT nspname::text FROM pg_namespace WHERE nspname = ANY($1)) AS schemas,
+            ARRAY(SELECT c.oid::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1)) AS relations,
+            ARRAY(SELECT t.oid::int FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = ANY($1) AND t.typtype IN ('e', 'd', 'c') AND t.typrelid = 0) AS types`,
+    [schemas],
+  );
+  return rows[0]!;
+}
+
+/** Drops every table, sequence, type and schema in `schemas` that was not there before. */
+async function dropCreated(client: pg.Client, schemas: string[], before: Existing): Promise<void> {
+  const { rows: rels } = await client.query<{ name: string; kind: string }>(
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name, c.relkind::text AS kind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'S', 'v', 'm') AND NOT (c.oid::int = ANY($2))`,
+    [schemas, before.relations],
+  );
+  const tables = rels.filter((r) => r.kind !== 'S').map((r) => r.name);
+  const sequences = rels.filter((r) => r.kind === 'S').map((r) => r.name);
+  if (tables.length) await client.query(`DROP TABLE IF EXISTS ${tables.join(', ')} CASCADE`);
+  if (sequences.length) await client.query(`DROP SEQUENCE IF EXISTS ${sequences.join(', ')} CASCADE`);
+  const { rows: types } = await client.query<{ name: string }>(
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(t.typname) AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+      WHERE n.nspname = ANY($1) AND t.typtype IN ('e', 'd', 'c') AND t.typrelid = 0 AND NOT (t.oid::int = ANY($2))`,
+    [schemas, before.types],
+  );
+  if (types.length) await client.query(`DROP TYPE IF EXISTS ${types.map((t) => t.name).join(', ')} CASCADE`);
+  for (const s of schemas.filter((s) => !before.schemas.includes(s))) await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(s)} CASCADE`);
 }
 
 export async function restoreIntoEmpty(client: pg.Client, url: string, options: EmptyRestoreOptions): Promise<ApplyResult> {
   const total = options.tables.length;
-  return inTransaction(client, url, async () => {
-    await client.query(options.preDataSql);
-    const changes = [];
+  const ddl = splitRestoreDdl(options.preDataSql, options.postDataSql, options.tables.map((t) => t.table.qualified));
+  const schemas = [...new Set([...options.tables.map((t) => t.table.schema), ...options.sequences.map((s) => s.schema)])];
+  let before: Existing;
+  try {
+    before = await existing(client, schemas);
+  } catch (err) {
+    throw restoreError(err, url);
+  }
+  const workers: pg.Client[] = [client];
+  try {
+    await inTransaction(client, url, () => client.query(ddl.preData));
+    const extra = Math.max(0, Math.min(options.parallelism ?? 2, 8, total) - 1);
+    workers.push(...(await Promise.all(Array.from({ length: extra }, () => connect(url, { applicationName: 'wedsync-backup restore' })))));
+
+    // Biggest tables first, so the last one to finish is a small one.
+    const queue = [...options.tables].sort((a, b) => b.bytes - a.bytes);
+    const changes: TableChanges[] = [];
+    const verification: Verification = { ok: true, checked: 0, rows: 0, mismatches: [] };
     let done = 0;
-    for (const t of options.tables) {
-      const inserted = await copyIn(client, quoteQualified(t.table.qualified), t.table.columns.map((c) => c.name), [...t.rows.values()].flat(), 'FREEZE');
-      changes.push({ table: t.table.qualified, dataType: t.table.dataType, inserted, updated: 0, deleted: 0 });
-      options.onPhase?.('apply', ++done, total);
-    }
-    if (options.postDataSql) await client.query(options.postDataSql);
-    let sequencesAdvanced = 0;
-    for (const s of options.sequences) {
-      const name = `${quoteIdent(s.schema)}.${quoteIdent(s.name)}`;
-      const res = await client.query(`SELECT setval(to_regclass($1), $2::bigint, $3) WHERE to_regclass($1) IS NOT NULL`, [name, s.value, s.isCalled ?? true]);
-      sequencesAdvanced += res.rowCount ?? 0;
-    }
-    options.onPhase?.('verify', 0, total);
-    const verification = await verifyRows(client, options.tables, (n) => options.onPhase?.('verify', n, total));
-    if (!verification.ok) throw verificationError(verification);
+    let failed: unknown;
+    await Promise.all(
+      workers.map(async (worker) => {
+        while (queue.length && failed === undefined) {
+          const t = queue.shift()!;
+          try {
+            const rows = await t.load();
+            await inTransaction(worker, url, async () => {
+              const target = quoteQualified(t.table.qualified);
+              await worker.query(`TRUNCATE ${target}`);
+              const inserted = await copyIn(worker, target, t.table.columns.map((c) => c.name), [...rows.values()].flat(), 'FREEZE');
+              for (const stmt of ddl.perTable.get(t.table.qualified) ?? []) await worker.query(stmt);
+              // Just loaded in segment order, so no sort is needed to compare with the segments.
+              const v = await verifyRows(worker, [{ table: t.table, weddings: 'all', rows }], { ordered: false });
+              if (!v.ok) throw verificationError(v);
+              verification.checked += v.checked;
+              verification.rows += v.rows;
+              changes.push({ table: t.table.qualified, dataType: t.table.dataType, inserted, updated: 0, deleted: 0 });
+            });
+            options.onPhase?.('apply', ++done, total);
+          } catch (err) {
+            failed ??= err;
+          }
+        }
+      }),
+    );
+    if (failed !== undefined) throw failed;
+
+    options.onPhase?.('verify', total, total);
+    const sequencesAdvanced = await inTransaction(client, url, async () => {
+      for (const stmt of ddl.postData) await client.query(stmt);
+      let n = 0;
+      for (const s of options.sequences) {
+        const name = `${quoteIdent(s.schema)}.${quoteIdent(s.name)}`;
+        n += (await client.query(`SELECT setval(to_regclass($1), $2::bigint, $3) WHERE to_regclass($1) IS NOT NULL`, [name, s.value, s.isCalled ?? true])).rowCount ?? 0;
+      }
+      return n;
+    });
     options.onPhase?.('commit', total, total);
+    const order = new Map(options.tables.map((t, i) => [t.table.qualified, i]));
+    changes.sort((a, b) => order.get(a.table)! - order.get(b.table)!);
     return { changes, verification, sequencesAdvanced };
-  });
+  } catch (err) {
+    // Back to empty: nothing half-restored stays behind (on a new connection: the old one may be the problem).
+    await connect(url, { applicationName: 'wedsync-backup restore cleanup' })
+      .then(async (c) => {
+        try {
+          await dropCreated(c, schemas, before);
+        } finally {
+          await c.end().catch(() => undefined);
+        }
+      })
+      .catch(() => undefined);
+    throw restoreError(err, url);
+  } finally {
+    await Promise.all(workers.slice(1).map((w) => w.end().catch(() => undefined)));
+  }
 }

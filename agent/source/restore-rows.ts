@@ -1,52 +1,83 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { NO_WEDDING, type PlanTable } from '../core/restore-plan.js';
-import { exportItem, type TableExport } from './export.js';
-import type { TableInfo } from './introspect.js';
+import { quoteIdent, quoteQualified } from './introspect.js';
 
 /**
- * Reads rows for a restore exactly the way a backup exports them (the same exportItem: same
- * columns, same order, same COPY text), so live rows and snapshot segments compare byte for
- * byte: for the preview's diff, the digest of what the preview saw, and the verification after
- * the merge.
+ * Reads rows for a restore in exactly the text a backup stores them: the snapshot's columns, in
+ * the snapshot's column order, COPY text format, grouped per wedding and (ordered mode) in the
+ * export's order — wedding, then primary key (export.ts). So live rows and snapshot segments
+ * compare byte for byte: for the preview's diff, the digest of what the preview saw, and the
+ * verification after a restore.
  */
 
-/** The export's view of a snapshot table: the snapshot's columns, ordered by its key. */
-export function tableInfo(t: PlanTable): TableInfo {
-  return {
-    schema: t.schema,
-    name: t.name,
-    qualified: t.qualified,
-    columns: t.columns,
-    primaryKey: t.primaryKey,
-    orderBy: t.primaryKey.length ? t.primaryKey : t.columns.map((c) => c.name),
-    estimatedRows: 0,
-  };
+function copySql(table: PlanTable, weddings: string[] | 'all', ordered: boolean): string {
+  const wc = table.weddingColumn;
+  let where = '';
+  if (wc && weddings !== 'all') {
+    // COPY takes no bind parameters: the ids are inlined, each checked to be a uuid first.
+    for (const id of weddings) if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new Error(`not a wedding id: ${id}`);
+    where = ` WHERE ${quoteIdent(wc)} = ANY('{${weddings.join(',')}}')`;
+  }
+  const key = table.primaryKey.length ? table.primaryKey : table.columns.map((c) => c.name);
+  const order = ordered ? ` ORDER BY ${[...(wc ? [wc] : []), ...key].map(quoteIdent).join(', ')}` : '';
+  return `COPY (SELECT ${table.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${quoteQualified(table.qualified)}${where}${order}) TO STDOUT`;
 }
 
 /**
- * The rows of `table` now, COPY text per wedding (NO_WEDDING: rows of no wedding, and every row
- * of a table that is not wedding-scoped). `weddings`: only those weddings; 'all': the whole table.
- * Weddings without rows are absent from the map.
+ * The rows of `table` now, COPY text per wedding key (NO_WEDDING: rows of no wedding, and every
+ * row of a table that is not wedding-scoped); weddings without rows are absent. `weddings`: only
+ * those, or 'all'. `ordered: false` skips the sort — only where the physical order is the load
+ * order (a table just loaded in the export's order), and callers must tolerate another order.
  */
-export async function readRows(client: pg.Client, table: PlanTable, weddings: string[] | 'all'): Promise<Map<string, Buffer>> {
+export async function readRows(client: pg.Client, table: PlanTable, weddings: string[] | 'all', options: { ordered?: boolean } = {}): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
   if (Array.isArray(weddings) && weddings.length === 0) return out;
+  const { to } = await import('pg-copy-streams');
+  const stream = client.query(to(copySql(table, weddings, options.ordered ?? true)));
   const parts = new Map<string, Buffer[]>();
-  const result: TableExport = { table: table.qualified, byWedding: new Map(), runs: [], rows: 0 };
-  await exportItem(
-    client,
-    { table: tableInfo(table), weddingColumn: table.weddingColumn, ...(weddings === 'all' || !table.weddingColumn ? {} : { weddings }) },
-    async (segment) => {
-      const key = segment.weddingId ?? NO_WEDDING;
-      const list = parts.get(key);
-      if (list) list.push(segment.data);
-      else parts.set(key, [segment.data]);
-      return { id: '', rows: segment.rows, rawBytes: segment.data.length };
-    },
-    result,
-    () => undefined,
-  );
+  const add = (key: string, part: Buffer) => {
+    if (!part.length) return;
+    const list = parts.get(key);
+    if (list) list.push(part);
+    else parts.set(key, [part]);
+  };
+  const wcIndex = table.weddingColumn ? table.columns.findIndex((c) => c.name === table.weddingColumn) : -1;
+  if (wcIndex < 0) {
+    for await (const chunk of stream as AsyncIterable<Buffer>) add(NO_WEDDING, chunk);
+  } else {
+    // Rows of one wedding come together, so each chunk splits into a few runs of whole lines.
+    let carry: Buffer | null = null;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+      carry = null;
+      let runKey: string | null = null;
+      let runStart = 0;
+      // Where the current run's key bytes are, to compare the next line's without making a string.
+      let keyStart = 0;
+      let keyEnd = 0;
+      let lineStart = 0;
+      for (;;) {
+        const nl = buf.indexOf(10, lineStart);
+        if (nl < 0) break;
+        let fieldStart = lineStart;
+        for (let i = 0; i < wcIndex; i++) fieldStart = buf.indexOf(9, fieldStart) + 1;
+        const tab = buf.indexOf(9, fieldStart);
+        const fieldEnd = tab >= 0 && tab < nl ? tab : nl;
+        if (runKey === null || buf.compare(buf, keyStart, keyEnd, fieldStart, fieldEnd) !== 0) {
+          if (runKey !== null) add(runKey, buf.subarray(runStart, lineStart));
+          const raw = buf.toString('latin1', fieldStart, fieldEnd);
+          runKey = raw === '\\N' ? NO_WEDDING : raw;
+          runStart = lineStart;
+        }
+        keyStart = fieldStart;
+        keyEnd = fieldEnd;
+        lineStart = nl + 1;
+      }
+      if (runKey !== null) add(runKey, buf.subarray(runStart, lineStart));
+      if (lineStart < buf.length) carry = Buffer.from(buf.subarray(lineStart));
+    }
+  }
   for (const [key, list] of parts) out.set(key, list.length === 1 ? list[0]! : Buffer.concat(list));
   return out;
 }

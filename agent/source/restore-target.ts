@@ -31,7 +31,7 @@ export interface RestoreTarget {
   readRows(table: PlanTable, weddings: string[] | 'all'): Promise<Map<string, Buffer>>;
   /** Merge into existing tables, one transaction (restore-writer.ts). */
   apply(options: ApplyOptions): Promise<ApplyResult>;
-  /** Schema and rows into an empty database, one transaction (restore-empty.ts). */
+  /** Schema and rows into an empty database, tables in parallel, dropped again on failure (restore-empty.ts). */
   restoreIntoEmpty(options: EmptyRestoreOptions): Promise<ApplyResult>;
   close(): Promise<void>;
 }

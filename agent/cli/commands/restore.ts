@@ -1,0 +1,202 @@
+import { userInfo } from 'node:os';
+import type { CommandContext } from '../context.js';
+import { table, type CommandResult } from '../output.js';
+import { requireDatabaseUrl, requirePassphrase } from '../config.js';
+import type { RecoveryOperation, RecoveryScope, RestorePreview } from '../../contract/restore.js';
+import type { DataType } from '../../contract/schema-map.js';
+import type { RestoreDeps, RestoreRequest } from '../../jobs/restore.js';
+import type { Catalog } from '../../catalog/catalog.js';
+
+/**
+ * `wedsync-backup restore SNAPSHOT|latest --scope complete|selective|wedding-only [--wedding ID]…
+ * [--data-types …] [--target-url URL] [--dry-run] [--yes]`: the guided restore on the command line.
+ * Always previews first. --dry-run stops there; without --yes it asks on a terminal, and
+ * otherwise prints the preview and how to confirm, changing nothing; --yes obtains a
+ * confirmation token from the preview and uses it in the same call.
+ */
+
+export interface RestoreSession {
+  deps: RestoreDeps;
+  catalog: Catalog;
+  close(): Promise<void>;
+}
+
+/** Opens what a restore needs: repository, catalogs, photo store (only when photos may be written). */
+export async function openRestoreSession(ctx: CommandContext, options: { photos: boolean }): Promise<RestoreSession> {
+  const url = requireDatabaseUrl(ctx.config);
+  const passphrase = requirePassphrase(ctx.config);
+  // The key derivation (scrypt) runs in the thread pool: start it first, load the rest meanwhile.
+  const { openRepo } = await import('../repo.js');
+  const opening = openRepo(ctx.config.repo, passphrase, ctx.logger);
+  opening.catch(() => undefined);
+  const [{ openCatalog }, { openRecoveryCatalog }, { openRestoreTarget }, { openBackupSource }, { ConfirmationTokens }, { schemaMap, openPhotoStore }] = await Promise.all([
+    import('../../catalog/catalog.js'),
+    import('../../catalog/recovery.js'),
+    import('../../source/restore-target.js'),
+    import('../../source/backup-source.js'),
+    import('../../jobs/restore-token.js'),
+    import('../services.js'),
+  ]);
+  const map = schemaMap(ctx.config);
+  const opened = await Promise.allSettled([opening, openCatalog(url), openRecoveryCatalog(url), options.photos ? openPhotoStore(ctx.config, ctx.logger) : Promise.resolve(null)] as const);
+  const [repo, catalog, recovery, photoStore] = opened.map((r) => (r.status === 'fulfilled' ? r.value : null)) as [
+    Awaited<typeof opening> | null,
+    Awaited<ReturnType<typeof openCatalog>> | null,
+    Awaited<ReturnType<typeof openRecoveryCatalog>> | null,
+    Awaited<ReturnType<typeof openPhotoStore>>,
+  ];
+  const failed = opened.find((r) => r.status === 'rejected');
+  if (failed || !repo || !catalog || !recovery) {
+    await Promise.all([repo?.store.close(), catalog?.close(), recovery?.close(), photoStore?.close()]);
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  const deps: RestoreDeps = {
+    repo,
+    map,
+    logger: ctx.logger,
+    liveUrl: url,
+    openTarget: openRestoreTarget,
+    recovery,
+    tokens: new ConfirmationTokens(),
+    photoStore,
+    parallelism: ctx.config.parallelism,
+    // A whole-database recovery point is a full export: it gets the configured workers.
+    backup: { catalog, openSource: (u, whole) => openBackupSource(u, map, whole ? ctx.config.parallelism : 1) },
+  };
+  return {
+    deps,
+    catalog,
+    close: async () => {
+      await Promise.all([catalog.close(), recovery.close(), repo.store.close(), photoStore?.close()]);
+    },
+  };
+}
+
+/**
+ * SNAPSHOT|latest → snapshot id. `latest`: the newest complete snapshot of this repository by the
+ * catalog already open; a uuid is taken as is (loading its manifest says NOT_FOUND if absent).
+ */
+async function resolveSnapshot(ref: string, session: RestoreSession): Promise<string> {
+  const { WedsyncError } = await import('../../contract/errors.js');
+  if (ref === 'latest') {
+    const rows = await session.catalog.listSnapshots({ storageLocation: session.deps.repo.location, limit: 50 });
+    const latest = rows.find((r) => r.snapshotType === 'full' || r.snapshotType === 'incremental');
+    if (!latest) throw new WedsyncError('NOT_FOUND', `no complete snapshot of the repository at ${session.deps.repo.location} in the catalog yet: run \`wedsync-backup backup\``);
+    return latest.id;
+  }
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref)) throw new WedsyncError('BAD_INPUT', `snapshot must be a snapshot id (uuid) or "latest" (got ${JSON.stringify(ref)})`);
+  return ref.toLowerCase();
+}
+
+const who = () => ({ initiatedByLabel: `cli:${userInfo().username}` });
+
+function counts(c: { inserted: number; updated: number; deleted: number; unchanged?: number }): (number | string)[] {
+  return [c.inserted, c.updated, c.deleted, c.unchanged ?? ''];
+}
+
+/** The preview as text: what would change, per data type (and per wedding when few). */
+export function previewText(p: RestorePreview): string {
+  const byType = new Map<string, { inserted: number; updated: number; deleted: number; unchanged: number }>();
+  for (const i of p.items) {
+    const k = i.dataType ?? 'other';
+    const agg = byType.get(k) ?? { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
+    agg.inserted += i.inserted;
+    agg.updated += i.updated;
+    agg.deleted += i.deleted;
+    agg.unchanged += i.unchanged;
+    byType.set(k, agg);
+  }
+  const weddings = p.plan.weddingIds;
+  const lines = [
+    `restore plan: snapshot ${p.plan.snapshotId} (${p.plan.snapshotType}, ${p.plan.snapshotCreatedAt}), scope ${p.plan.recoveryScope}, into ${p.plan.target === 'live' ? 'the live database' : p.plan.target}${p.plan.emptyTarget ? ' (empty: the schema is recreated)' : ''}`,
+    `  ${weddings.length} wedding(s)${weddings.length && weddings.length <= 5 ? `: ${weddings.join(', ')}` : ''}; tables: ${p.plan.tables.join(', ')}`,
+    '',
+    table(['DATA TYPE', 'INSERT', 'UPDATE', 'DELETE', 'UNCHANGED'], [...byType].map(([k, c]) => [k, ...counts(c)])),
+  ];
+  const changed = p.items.filter((i) => i.inserted + i.updated + i.deleted > 0);
+  if (weddings.length > 1 && changed.length && changed.length <= 20) {
+    lines.push('', table(['WEDDING', 'TABLE', 'INSERT', 'UPDATE', 'DELETE'], changed.map((i) => [i.weddingId ?? '(none)', i.table, i.inserted, i.updated, i.deleted])));
+  }
+  lines.push('', `  total: ${p.totals.inserted} to insert, ${p.totals.updated} to update, ${p.totals.deleted} to delete, ${p.totals.unchanged} unchanged`);
+  if (p.photos.inScope) lines.push(`  photo files: ${p.photos.inScope} in scope, ${p.photos.toWrite} to write back${p.photos.skipped ? ` (${p.photos.skipped})` : ''}`);
+  for (const n of p.notes) lines.push(`  note: ${n}`);
+  return lines.join('\n');
+}
+
+export function operationText(op: RecoveryOperation): string {
+  const restored = op.dataRestored as { byDataType?: Record<string, { inserted: number; updated: number; deleted: number }>; photosWritten?: number } | null;
+  const metrics = op.successMetrics as { checked?: number; rows?: number } | null;
+  const lines = [`${op.operationType} ${op.id} ${op.status} in ${((op.actualDurationMs ?? 0) / 1000).toFixed(2)} s`];
+  for (const [k, c] of Object.entries(restored?.byDataType ?? {})) lines.push(`  ${k}: ${c.inserted} inserted, ${c.updated} updated, ${c.deleted} deleted`);
+  if (restored?.photosWritten) lines.push(`  photo files written back: ${restored.photosWritten}`);
+  if (metrics?.checked !== undefined) lines.push(`  verified: ${metrics.checked} row set(s), ${metrics.rows} rows match the snapshot`);
+  lines.push(op.preRecoverySnapshot ? `  recovery point ${op.preRecoverySnapshot}: undo with \`wedsync-backup undo ${op.id} --yes\`` : '  no recovery point (the target was empty)');
+  return lines.join('\n');
+}
+
+async function askYes(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^(y|yes)$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * Preview, then (confirmed) restore: shared by `restore` and `undo`. `again` is the command line
+ * to re-run with --yes.
+ */
+export async function previewThenRestore(ctx: CommandContext, session: RestoreSession, request: RestoreRequest, opts: Record<string, unknown>, again: string): Promise<CommandResult> {
+  const { previewRestore, startRestore } = await import('../../jobs/restore.js');
+  const { preview, prepared } = await previewRestore(session.deps, request);
+  const text = previewText(preview);
+  let confirmed = Boolean(opts.yes);
+  if (opts.dryRun || !confirmed) {
+    if (!opts.dryRun && !ctx.json && process.stdin.isTTY && process.stderr.isTTY) {
+      process.stdout.write(`${text}\n\n`);
+      confirmed = await askYes('Restore now? This changes the database (a recovery point is taken first). [y/N] ');
+    }
+    if (!confirmed) {
+      await prepared.release();
+      const hint = opts.dryRun ? 'dry run: nothing was changed' : `nothing was changed: to restore, run again with --yes:\n  ${again} --yes`;
+      return { json: { ok: true, confirmed: false, dryRun: Boolean(opts.dryRun), preview: { ...preview, confirmationToken: undefined }, hint }, text: `${text}\n\n${hint}` };
+    }
+  }
+  const started = await startRestore(session.deps, request, preview.confirmationToken, who(), prepared);
+  const operation = await started.done;
+  const { confirmationToken: _t, ...shown } = preview;
+  return { json: { ok: true, confirmed: true, preview: shown, operation }, text: `${ctx.json ? '' : `${text}\n\n`}${operationText(operation)}` };
+}
+
+export async function run(ctx: CommandContext, opts: Record<string, unknown>, args: string[]): Promise<CommandResult> {
+  const scope = opts.scope as RecoveryScope;
+  const weddingIds = opts.wedding as string[] | undefined;
+  const dataTypes = opts.dataTypes as DataType[] | undefined;
+  const targetUrl = opts.targetUrl as string | undefined;
+  if (targetUrl !== undefined) {
+    const { postgresUrl } = await import('../../contract/config.js');
+    if (!postgresUrl.safeParse(targetUrl).success) {
+      const { WedsyncError } = await import('../../contract/errors.js');
+      throw new WedsyncError('BAD_INPUT', '--target-url must be a postgres:// or postgresql:// URL');
+    }
+  }
+  const photos = !targetUrl && (scope !== 'selective' || Boolean(dataTypes?.includes('photos')));
+  const session = await openRestoreSession(ctx, { photos });
+  try {
+    const snapshotId = await resolveSnapshot(args[0] ?? '', session);
+    const request: RestoreRequest = { snapshotId, recoveryScope: scope, weddingIds, dataTypes, targetUrl };
+    const again = [
+      'wedsync-backup restore',
+      snapshotId,
+      `--scope ${scope}`,
+      ...(weddingIds ?? []).map((w) => `--wedding ${w}`),
+      ...(dataTypes ? [`--data-types ${dataTypes.join(',')}`] : []),
+      ...(targetUrl ? ['--target-url URL'] : []),
+    ].join(' ');
+    return await previewThenRestore(ctx, session, request, opts, again);
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+// Restore benchmark (issue 4): on `seed --weddings N` (env N, default 2000) in a fresh embedded
+// PostgreSQL, after one full backup, times
+//   1. a one-wedding restore, all data types, as a whole CLI process (its guests deleted first);
+//   2. a complete restore into an empty database (CLI process) against
+//      `pg_dump -Fc` + `pg_restore` of the same data into an empty database.
+// Prints a markdown table. Uses the compiled CLI (npm run build) and dist/ only.
+//
+//   N=2000 node bench/restore-bench.js        REPEAT=5 for more one-wedding runs
+//   PG_BIN=/usr/lib/postgresql/15/bin         where pg_dump / pg_restore live
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const N = Number(process.env.N ?? 2000);
+const REPEAT = Number(process.env.REPEAT ?? 3);
+const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+const run = promisify(execFile);
+
+const { startEmbeddedPostgres } = await import(join(root, 'dist/agent/source/embedded.js'));
+const { default: pg } = await import('pg');
+
+const dir = await mkdtemp(join(tmpdir(), 'wedsync-restore-bench-'));
+const log = (m) => process.stderr.write(`[restore-bench] ${m}\n`);
+let cluster;
+
+/** Runs the CLI as a user would: a new process; resolves with its wall time (ms) and JSON output. */
+function cli(args, env) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, [join(root, 'bin/wedsync-backup.js'), ...args, '--json'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code !== 0) return reject(new Error(`wedsync-backup ${args.join(' ')} exited ${code}: ${err.trim() || out.trim()}`));
+      resolve({ ms, json: JSON.parse(out.trim().split('\n').pop()) });
+    });
+  });
+}
+
+async function timed(fn) {
+  const started = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+async function query(url, sql, params) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/** Row count and md5 of every sample table, for checking both restores brought back the same data. */
+async function fingerprint(url) {
+  const out = {};
+  for (const t of ['organizations', 'user_profiles', 'weddings', 'vendors', 'guests', 'timeline_events', 'photos', 'wedding_backup_settings']) {
+    const [r] = await query(url, `SELECT count(*)::int AS n, md5(string_agg(x::text, E'\\n' ORDER BY x::text)) AS h FROM ${t} x`);
+    out[t] = `${r.n}:${r.h}`;
+  }
+  return out;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
+
+try {
+  log(`starting PostgreSQL in ${dir}`);
+  cluster = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), persistent: false });
+  const admin = cluster.url;
+  for (const db of ['wedsync', 'restore_target', 'pgrestore_target']) await query(admin, `CREATE DATABASE ${db} TEMPLATE template0`);
+  const url = cluster.urlFor('wedsync');
+  const env = {
+    DATABASE_URL: url,
+    WEDSYNC_HOME: join(dir, 'home'),
+    WEDSYNC_REPO: join(dir, 'repo'),
+    WEDSYNC_PHOTO_STORE: join(dir, 'photos'),
+    WEDSYNC_PASSPHRASE: 'restore bench passphrase',
+    WEDSYNC_LOG_LEVEL: 'warn',
+  };
+  await cli(['init'], env);
+  log(`seeding ${N} weddings`);
+  const seeded = await cli(['seed', '--weddings', String(N)], env);
+  const rows = Object.values(seeded.json.counts ?? {}).reduce((a, b) => a + b, 0);
+  await query(url, 'VACUUM ANALYZE');
+  log('full backup');
+  const backup = await cli(['backup', '--type', 'full'], env);
+
+  // 1. One wedding, all data types, guests deleted first; the wedding changes each round.
+  const weddings = (await query(url, `SELECT id FROM weddings ORDER BY id LIMIT $1 OFFSET $2`, [REPEAT, Math.floor(N / 3)])).map((r) => r.id);
+  const one = [];
+  for (const w of weddings) {
+    await query(url, 'DELETE FROM guests WHERE wedding_id = $1', [w]);
+    const r = await cli(['restore', 'latest', '--scope', 'wedding-only', '--wedding', w, '--yes'], env);
+    if (r.json.operation?.status !== 'completed') throw new Error(`one-wedding restore did not complete: ${JSON.stringify(r.json).slice(0, 300)}`);
+    one.push(r.ms);
+    log(`one-wedding restore ${fmt(r.ms)} (${r.json.preview.totals.inserted} rows inserted)`);
+  }
+
+  // 2. Complete restore into an empty database vs pg_dump -Fc + pg_restore of the same data.
+  const source = await fingerprint(url);
+  const complete = await cli(['restore', backup.json.snapshotId, '--scope', 'complete', '--target-url', cluster.urlFor('restore_target'), '--yes'], env);
+  log(`complete restore into an empty database ${fmt(complete.ms)}`);
+  const dumpFile = join(dir, 'wedsync.dump');
+  // The same tables the backup holds: the catalog and the change journal are not wedding data.
+  const excluded = ['backup_jobs', 'backup_snapshots', 'recovery_operations', 'wedsync_schema_migrations', 'wedsync_change_journal', 'wedsync_audit_log', 'wedsync_api_tokens'];
+  const pgDump = await timed(() => run(join(PG_BIN, 'pg_dump'), ['-Fc', '-f', dumpFile, ...excluded.flatMap((t) => ['-T', t]), '-d', url]));
+  const pgRestore = await timed(() => run(join(PG_BIN, 'pg_restore'), ['-d', cluster.urlFor('pgrestore_target'), dumpFile]));
+  log(`pg_dump ${fmt(pgDump)}, pg_restore ${fmt(pgRestore)}`);
+  const ours = await fingerprint(cluster.urlFor('restore_target'));
+  const theirs = await fingerprint(cluster.urlFor('pgrestore_target'));
+  const same = JSON.stringify(ours) === JSON.stringify(source) && JSON.stringify(theirs) === JSON.stringify(source);
+  if (!same) throw new Error('a restored database differs from the source: the comparison would be meaningless');
+
+  const lines = [
+    `Restore benchmark: ${N} weddings, ${rows.toLocaleString('en')} rows seeded, one full backup (${(backup.json.bytesTotal / 1048576).toFixed(1)} MiB stored); ${new Date().toISOString().slice(0, 10)}, node ${process.version}`,
+    '',
+    '| measurement | time | note |',
+    '| --- | --- | --- |',
+    `| one-wedding restore, all data types, whole CLI process (median of ${one.length}) | ${fmt(median(one))} | min ${fmt(Math.min(...one))}, max ${fmt(Math.max(...one))}; target ≤ 1 s |`,
+    `| complete restore into an empty database, whole CLI process | ${fmt(complete.ms)} | ${(complete.ms / pgRestore).toFixed(2)}× pg_restore; target ≤ 1.0× |`,
+    `| pg_restore of a pg_dump -Fc into an empty database | ${fmt(pgRestore)} | same tables, same cluster |`,
+    `| pg_dump -Fc (for reference) | ${fmt(pgDump)} | |`,
+    '',
+    'Both restored databases were checked equal to the source (row counts and md5 of every table).',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+} finally {
+  await cluster?.stop().catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+}
