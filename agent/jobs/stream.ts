@@ -73,6 +73,8 @@ export interface StreamDeps {
 
 const DAY = 86_400_000;
 
+const every = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`);
+
 function isoDate(d: Date): string {
   return d.toISOString().slice(0, 10);
 }
@@ -156,7 +158,7 @@ export class TierOneStream {
         const logical = level === 'logical';
         this.setMode(
           logical ? 'logical' : 'polling',
-          logical ? 'logical replication (pgoutput)' : `wal_level is ${level}, not logical: polling the change journal every ${Math.round(this.options.pollIntervalMs / 1000)} s`,
+          logical ? 'logical replication (pgoutput)' : `wal_level is ${level}, not logical: polling the change journal every ${every(this.options.pollIntervalMs)}`,
         );
         this.state.slot = logical ? this.deps.slot : null;
         if (logical) await this.runLogical(source);
@@ -343,7 +345,7 @@ export class TierOneStream {
           await this.sleep(this.options.planIntervalMs);
           continue;
         }
-        this.setMode('polling', this.state.detail.startsWith('wal_level') ? this.state.detail : `polling the change journal every ${Math.round(this.options.pollIntervalMs / 1000)} s`);
+        this.setMode('polling', this.state.detail.startsWith('wal_level') ? this.state.detail : `polling the change journal every ${every(this.options.pollIntervalMs)}`);
         await this.loadBases();
       }
       const ready = store.listWeddings({ states: ['ready'] }).map((w) => w.weddingId);
