@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { resolveConfig, type ConfigFlags } from './config.js';
 import type { CommandContext } from './context.js';
 import { printError, printResult, type CommandResult } from './output.js';
@@ -156,6 +156,25 @@ export function buildProgram(): Command {
   define(program, 'stream', 'run the tier 1 real-time stream into the local cache in the foreground (the agent runs it too)', () => import('./commands/stream.js'))
     .option('--wedding <id>', 'stream exactly this wedding (repeatable; default: weddings in their high-priority period)', collectUuid)
     .option('--time-zone <zone>', "IANA zone the wedding day is judged in (default: this machine's)");
+
+  define(program, 'token', 'per-user API tokens: create --user EMAIL (printed once), list, revoke ID', () => import('./commands/token.js'))
+    .addArgument(new Argument('<action>', 'create | list | revoke').choices(['create', 'list', 'revoke']))
+    .addArgument(new Argument('[id]', 'token id (revoke)').argParser(uuid))
+    .option('--user <email>', 'the user_profile the token acts as (create), or whose tokens to list')
+    .option('--label <text>', 'what the token is for, e.g. "venue laptop" (create)')
+    .option('--expires-days <n>', 'the token stops working after n days (create; default: never)', positiveInt)
+    .option('--all', 'list revoked tokens too');
+
+  define(program, 'key', 'repository keys: list, add (a new passphrase), remove ID, rotate-passphrase (of the key in use)', () => import('./commands/key.js'))
+    .addArgument(new Argument('<action>', 'add | list | remove | rotate-passphrase').choices(['add', 'list', 'remove', 'rotate-passphrase']))
+    .addArgument(new Argument('[keyId]', 'key id (remove)'))
+    .option('--new-passphrase-file <file>', 'file holding the new passphrase (else env WEDSYNC_NEW_PASSPHRASE(_FILE), else a prompt); never on the command line')
+    .option('--label <text>', 'who or what the new key is for (add)');
+
+  define(program, 'audit', 'the audit log of sensitive actions: verify (hash chain; exit 1 if tampered), list', () => import('./commands/audit.js'))
+    .addArgument(new Argument('<action>', 'verify | list').choices(['verify', 'list']))
+    .option('--limit <n>', 'rows to list (default 50)', positiveInt)
+    .option('--action <name>', 'only this action, e.g. restore.start');
 
   // Declared for later issues' commands to share the parsers; kept out of help until built.
   void fraction;
