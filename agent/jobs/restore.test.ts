@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -184,6 +185,48 @@ describe('guided restore (real PostgreSQL, folder repository)', () => {
     expect(inserted.rows.map((r) => r.change)).toEqual(['inserted', 'inserted']);
     await expectError(diffRowsPage(deps, req, { weddingId: d, table: 'public.vendors', offset: 0, limit: 10 }), 'BAD_INPUT', /not in this restore's scope/);
     await restore(req);
+  });
+
+  it('photos: a lost photo file is written back and checked; the rows come back too', async () => {
+    const w = full.weddings.find((x) => x.photos.length)!;
+    const photo = w.photos[0]!;
+    await world.photoStore.delete(photo.storageKey);
+    await world.client.query(`UPDATE photos SET caption = 'changed' WHERE wedding_id = $1`, [w.weddingId]);
+    const { preview, operation } = await restore({ snapshotId: full.snapshotId, recoveryScope: 'selective', weddingIds: [w.weddingId], dataTypes: ['photos'] });
+    expect(preview.photos).toEqual({ inScope: w.photos.length, toWrite: 1 });
+    expect(operation.status).toBe('completed');
+    expect(operation.dataRestored).toMatchObject({ photosWritten: 1 });
+    const back = await world.photoStore.get(photo.storageKey);
+    expect(createHash('sha256').update(back).digest('hex')).toBe(photo.sha256);
+    expect((await tableHashes(world.client)).photos).toBe(atSnapshot.photos);
+    // The recovery point kept the photo rows as they were (captions changed).
+    const rp = await world.repo.loadManifest(operation.preRecoverySnapshot!);
+    expect(rp.scope).toMatchObject({ tables: ['public.photos'] });
+    expect(rp.weddings[0]!.rowCounts.photos).toBe(5);
+  });
+
+  it('complete restore into the live database: whole tables back, weddings added later removed, undo returns', async () => {
+    const snap = await world.backup({ type: 'full' });
+    const atSnap = await tableHashes(world.client);
+    const { rows: org } = await world.client.query<{ id: string }>('SELECT id FROM organizations ORDER BY id LIMIT 1');
+    await world.client.query(`UPDATE organizations SET name = 'Renamed' WHERE id = $1`, [org[0]!.id]);
+    await world.client.query(`INSERT INTO weddings (organization_id, couple_names, wedding_date) VALUES ($1, 'Late & Added', '2027-05-01')`, [org[0]!.id]);
+    await world.client.query(`DELETE FROM weddings WHERE id = $1`, [weddings[9]]);
+    const changed = await tableHashes(world.client);
+    const { preview, operation } = await restore({ snapshotId: snap.snapshotId, recoveryScope: 'complete' });
+    expect(preview.plan.emptyTarget).toBe(false);
+    expect(preview.totals.deleted).toBe(1);
+    expect(preview.items.find((i) => i.table === 'public.organizations')).toMatchObject({ weddingId: null, updated: 1 });
+    expect(operation).toMatchObject({ status: 'completed', operationType: 'full-restore' });
+    expect(await tableHashes(world.client)).toEqual(atSnap);
+    const rp = await world.repo.loadManifest(operation.preRecoverySnapshot!);
+    expect(rp).toMatchObject({ type: 'recovery-point', scope: { kind: 'complete' } });
+
+    const { operation: undone } = await restore(await undoRequest(deps, operation.id));
+    expect(undone.status).toBe('completed');
+    expect(await tableHashes(world.client)).toEqual(changed);
+    await restore({ snapshotId: snap.snapshotId, recoveryScope: 'complete' });
+    expect(await tableHashes(world.client)).toEqual(atSnap);
   });
 
   describe('bad input and faults change nothing', () => {
