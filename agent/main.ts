@@ -120,8 +120,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
     snapshots: {
       async list(query) {
-        const rows = await catalog.listSnapshots({ weddingId: query.weddingId, type: query.type, limit: query.limit });
-        return rows.map(summary);
+        try {
+          const rows = await catalog.listSnapshots({ weddingId: query.weddingId, type: query.type, limit: query.limit });
+          return rows.map(summary);
+        } catch (err) {
+          // The database is gone: tier 1's mirror of the catalog in the local cache still lists them.
+          if ((err as { code?: string }).code !== 'DB_UNREACHABLE') throw err;
+          return cache.store.listSnapshots({ weddingId: query.weddingId, type: query.type, limit: query.limit }).map((s) => s.summary as SnapshotSummary);
+        }
       },
       async get(id): Promise<SnapshotDetail> {
         const row = await catalog.getSnapshot(id);

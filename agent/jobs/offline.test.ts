@@ -138,7 +138,14 @@ describe('offline operation (database stopped, then back)', () => {
 
     // The database comes back (same port, same data): the stream reconnects and runs the queue.
     cluster = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: cluster.port, persistent: true, settings: { fsync: 'off' } });
-    const done = await waitFor(() => world.store.getQueuedRestore(q.id)?.status === 'done' && world.store.getQueuedRestore(q.id), 'queued restore done', 60_000);
+    const done = await waitFor(
+      () => {
+        const item = world.store.getQueuedRestore(q.id);
+        return item?.status === 'done' ? item : null;
+      },
+      'queued restore done',
+      60_000,
+    );
     expect(done.operationId).toBeTruthy();
     const pg = (await import('pg')).default;
     const client = new pg.Client({ connectionString: cluster.url });

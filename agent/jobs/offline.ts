@@ -105,3 +105,36 @@ export function createOfflineServices(deps: { store: CacheStore; timeZone: strin
     },
   };
 }
+
+/** A catalog snapshot row as the mirror needs it (catalog/backups.ts SnapshotRow). */
+export interface MirroredSnapshotRow {
+  id: string;
+  snapshotType: string;
+  weddingIds: string[];
+  storageLocation: string | null;
+  validationStatus: string;
+  validationCompletedAt: string | null;
+  createdAt: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Replaces the cache's snapshot mirror (and validation results) with the catalog's current rows,
+ * so the console can browse snapshots with the database gone. `rows` is the whole list.
+ */
+export function refreshSnapshotMirror(store: CacheStore, rows: MirroredSnapshotRow[]): number {
+  store.transaction(() => {
+    store.putSnapshots(
+      rows.map((r) => {
+        const { organizationIds: _o, validationDetails: _v, ...summary } = r;
+        return { id: r.id, createdAt: r.createdAt, snapshotType: r.snapshotType, storageLocation: r.storageLocation, weddingIds: r.weddingIds, summary };
+      }),
+    );
+    store.retainSnapshots(rows.map((r) => r.id));
+    for (const r of rows) {
+      if (r.validationStatus !== 'pending') store.putValidation({ snapshotId: r.id, status: r.validationStatus, completedAt: r.validationCompletedAt, details: r.validationDetails ?? null });
+    }
+    store.setCheckpoint('snapshots.refreshedAt', new Date().toISOString());
+  });
+  return rows.length;
+}

@@ -67,6 +67,8 @@ export interface StreamDeps {
   options?: Partial<StreamOptions>;
   /** Each time the database answers again (every round's start): e.g. run restores queued offline. */
   onConnected?(): Promise<void>;
+  /** After each plan (every `planIntervalMs` while connected): e.g. refresh the snapshot mirror. */
+  onPlan?(): Promise<void>;
   /** After each streamed transaction is committed to the cache (lag measurement). */
   onApplied?(info: { commitTime: string; appliedAt: number; rowChanges: number }): void;
 }
@@ -229,6 +231,7 @@ export class TierOneStream {
       }
     });
     this.state.weddings = ids.size;
+    if (this.deps.onPlan) await this.deps.onPlan().catch((err: unknown) => this.deps.logger.warn({ err: (err as Error).message }, 'tier 1: periodic task failed'));
     return [...ids];
   }
 

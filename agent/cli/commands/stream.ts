@@ -82,6 +82,18 @@ export async function createTierOne(config: Config, logger: Logger, store: Cache
     localRepo,
     timeZone: options.timeZone ?? timeZoneOf(),
     ...(options.weddings ? { weddings: options.weddings } : {}),
+    // The snapshot catalog mirrored into the cache (browsable offline), at most once a minute.
+    async onPlan() {
+      const last = store.getCheckpoint('snapshots.refreshedAt');
+      if (last && Date.now() - Date.parse(last) < 60_000) return;
+      const [{ refreshSnapshotMirror }] = await Promise.all([import('../../jobs/offline.js')]);
+      const catalog = await openCatalog(url);
+      try {
+        refreshSnapshotMirror(store, (await catalog.listSnapshots({ limit: 5000 })) as unknown as Parameters<typeof refreshSnapshotMirror>[1]);
+      } finally {
+        await catalog.close();
+      }
+    },
     // Restores queued while the database was unreachable run as soon as it answers again.
     async onConnected() {
       if (!store.listQueuedRestores(['queued']).length) return;
