@@ -104,6 +104,11 @@ describe('restore plans', () => {
     expect(p.notes[0]).toMatch(/holds no timeline, photos, vendors data/);
   });
 
+  it('refuses a segment format it cannot read', () => {
+    expect(() => planRestore(manifest({ segmentFormat: 'parquet' }), { recoveryScope: 'complete' }, DEFAULT_SCHEMA_MAP)).toThrow(/stores rows as parquet/);
+    expect(planRestore(manifest({ segmentFormat: 'pg-copy-text' }), { recoveryScope: 'complete' }, DEFAULT_SCHEMA_MAP).scopes).toHaveLength(7);
+  });
+
   it('a partial snapshot holds the weddings of its scope even without rows (undo empties them)', () => {
     const C = '00000000-0000-4000-8000-0000000000cc';
     const rp = manifest({ type: 'recovery-point', scope: { kind: 'partial', weddingIds: [C], tables: ['public.guests'] }, weddings: [] });

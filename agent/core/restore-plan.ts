@@ -12,6 +12,9 @@ import type { SchemaMap } from '../contract/schema-map.js';
  * a plan lists only what is in scope, so what is not listed is never touched.
  */
 
+/** The segment encoding restore reads (manifest.segmentFormat): PostgreSQL COPY text rows. */
+export const SEGMENT_FORMAT = 'pg-copy-text';
+
 /** Key of the rows that belong to no wedding (non-wedding tables; wedding tables' NULL references). */
 export const NO_WEDDING = '';
 
@@ -100,6 +103,9 @@ export function planRestore(manifest: Manifest, input: PlanInput, map: SchemaMap
   const snap = manifest.snapshotId;
   const partial = manifest.scope?.kind === 'partial';
   const notes: string[] = [];
+  if (manifest.segmentFormat && manifest.segmentFormat !== SEGMENT_FORMAT) {
+    throw new WedsyncError('REPO_VERSION_UNSUPPORTED', `snapshot ${snap} stores rows as ${manifest.segmentFormat}; this program restores ${SEGMENT_FORMAT} only`);
+  }
 
   if (recoveryScope === 'complete') {
     if (weddingIds || dataTypes) throw new WedsyncError('BAD_INPUT', 'a complete restore takes no --wedding and no --data-types (use --scope wedding-only or selective)');

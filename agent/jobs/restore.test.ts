@@ -229,6 +229,18 @@ describe('guided restore (real PostgreSQL, folder repository)', () => {
     expect(await tableHashes(world.client)).toEqual(atSnap);
   });
 
+  it('a deleted wedding comes back whole with wedding-only (wedding row first, then its children)', async () => {
+    const gone = weddings[10]!;
+    const whole = (id: string) => ({ weddings: `WHERE id = '${id}'`, guests: `WHERE wedding_id = '${id}'`, vendors: `WHERE wedding_id = '${id}'`, timeline_events: `WHERE wedding_id = '${id}'`, photos: `WHERE wedding_id = '${id}'`, wedding_backup_settings: `WHERE wedding_id = '${id}'` });
+    const before = await tableHashes(world.client, whole(gone));
+    await world.client.query('DELETE FROM weddings WHERE id = $1', [gone]);
+    await expectError(previewRestore(deps, { snapshotId: full.snapshotId, recoveryScope: 'selective', weddingIds: [gone], dataTypes: ['guests'] }), 'BAD_INPUT', /no longer exists .* --scope wedding-only/);
+    const { operation } = await restore({ snapshotId: full.snapshotId, recoveryScope: 'wedding-only', weddingIds: [gone] });
+    expect(operation.status).toBe('completed');
+    const after = await tableHashes(world.client, whole(gone));
+    for (const t of ['weddings', 'guests', 'vendors', 'photos', 'wedding_backup_settings']) expect(after[t], t).toBe(before[t]);
+  });
+
   describe('bad input and faults change nothing', () => {
     let before: Record<string, string>;
     beforeAll(async () => {
