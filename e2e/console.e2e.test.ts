@@ -26,6 +26,9 @@ describe('console e2e (Chromium)', () => {
     process.env.WEDSYNC_TIME_ZONE = 'UTC';
     world = await createBackupWorld({ weddings: 12, seed: { now: new Date(), timeZone: 'UTC' } });
     snapshotId = (await world.backup({ type: 'full' })).snapshotId;
+    // A second, incremental snapshot (one timeline edit), so the timeline and chart have history.
+    await world.client.query(`UPDATE timeline_events SET notes = 'moved indoors' WHERE id = (SELECT id FROM timeline_events ORDER BY id DESC LIMIT 1)`);
+    await world.backup({ type: 'incremental' });
     const { rows } = await world.client.query<{ id: string; couple_names: string }>('SELECT id::text, couple_names FROM weddings ORDER BY wedding_date, id LIMIT 1');
     wedding = rows[0]!;
     // The agent reaches PostgreSQL through a proxy the last test cuts: the database "stops".
@@ -63,6 +66,12 @@ describe('console e2e (Chromium)', () => {
     expect(again.status).toBe(401);
     await page.getByText('Repository size and backup durations').waitFor();
     await page.locator('.recharts-surface').first().waitFor();
+    // An emergency backup of one wedding from the dashboard: progress while it runs, then its snapshot.
+    await page.getByLabel('Wedding').selectOption(wedding.id);
+    await page.getByRole('button', { name: 'Back up now' }).click();
+    await page.getByText(/^Done: /).waitFor({ timeout: 60_000 });
+    const { rows: emergency } = await world.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM backup_snapshots WHERE snapshot_type = 'emergency' AND $1 = ANY(wedding_ids)`, [wedding.id]);
+    expect(Number(emergency[0]!.n)).toBeGreaterThan(0);
     await screenshot(page, '01-dashboard');
   });
 

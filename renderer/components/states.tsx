@@ -17,10 +17,10 @@ export function ErrorState({ error, onRetry, what }: { error: Error; onRetry?: (
   if (agentError?.code === 'UNREACHABLE') hint = 'The agent is not reachable. Check that it is running; this screen retries when you ask.';
   else if (agentError?.notOffered) {
     title = `${what ? `${what[0]!.toUpperCase()}${what.slice(1)}` : 'This feature'} is not offered by this agent yet`;
-    hint = 'The agent answered that this API route does not exist. Update the agent to use this screen.';
+    hint = 'The agent answered that this API route does not exist yet; the rest of the console works without it.';
   } else if (agentError?.code === 'UNAUTHENTICATED') hint = 'The console has no valid token: open it from the link the agent printed.';
   return (
-    <div className="state state-error" role="alert">
+    <div className={agentError?.notOffered ? 'state' : 'state state-error'} role={agentError?.notOffered ? 'status' : 'alert'}>
       <strong>{title}</strong>
       <p className="mono">{agentError ? `${agentError.code}: ${agentError.message}` : error.message}</p>
       {hint && <p>{hint}</p>}

@@ -6,6 +6,7 @@ import { href, type Route } from '../../app/router.js';
 import { formatBytes, formatDate, formatDateTime, formatMinutes, shortId } from '../../components/format.js';
 import { useLoad } from '../../components/hooks.js';
 import { Badge, Empty, ErrorState, Loading, PageHeader, validationTone } from '../../components/states.js';
+import { EmergencyBackup } from './EmergencyBackup.js';
 
 const LEVEL_LABEL: Record<string, string> = { 'wedding-day': 'Wedding day', 'this-week': 'This week', 'this-month': 'This month', later: 'Later', past: 'Past' };
 const TIERS = [
@@ -189,6 +190,9 @@ export function Dashboard(_props: { route: Route }) {
             {snapshots.data.length} snapshots · {formatBytes(snapshots.data.reduce((a, s) => a + (s.bytesNew ?? 0), 0))} stored
           </p>
         )}
+      </div>
+      <div style={{ marginTop: 14 }}>
+        <EmergencyBackup onDone={snapshots.reload} />
       </div>
     </section>
   );

@@ -53,6 +53,8 @@ function Timeline({ snapshots, selected }: { snapshots: SnapshotSummary[]; selec
 }
 
 function SnapshotTable({ snapshots, selected, names }: { snapshots: SnapshotSummary[]; selected: string | undefined; names: WeddingNames }) {
+  // With a snapshot open the list narrows to what picks one; the detail shows the rest.
+  const wide = !selected;
   return (
     <div className="scroll">
       <table aria-label="Snapshots">
@@ -60,10 +62,10 @@ function SnapshotTable({ snapshots, selected, names }: { snapshots: SnapshotSumm
           <tr>
             <th>Created</th>
             <th>Type</th>
-            <th>Weddings</th>
-            <th className="num">Rows</th>
-            <th className="num">Size</th>
-            <th className="num">Ratio</th>
+            {wide && <th>Weddings</th>}
+            {wide && <th className="num">Rows</th>}
+            {wide && <th className="num">Size</th>}
+            {wide && <th className="num">Ratio</th>}
             <th>Validation</th>
           </tr>
         </thead>
@@ -77,10 +79,10 @@ function SnapshotTable({ snapshots, selected, names }: { snapshots: SnapshotSumm
                 {s.snapshotType}
                 {s.tier ? ` · tier ${s.tier}` : ''}
               </td>
-              <td>{s.weddingIds.length === 1 ? names.label(s.weddingIds[0]!) : formatNumber(s.weddingCount)}</td>
-              <td className="num">{formatNumber(s.rowCount)}</td>
-              <td className="num">{formatBytes(s.backupSizeBytes)}</td>
-              <td className="num">{s.compressionRatio ? `${s.compressionRatio.toFixed(2)}×` : '—'}</td>
+              {wide && <td>{s.weddingIds.length === 1 ? names.label(s.weddingIds[0]!) : formatNumber(s.weddingCount)}</td>}
+              {wide && <td className="num">{formatNumber(s.rowCount)}</td>}
+              {wide && <td className="num">{formatBytes(s.backupSizeBytes)}</td>}
+              {wide && <td className="num">{s.compressionRatio ? `${s.compressionRatio.toFixed(2)}×` : '—'}</td>}
               <td>
                 <Badge tone={validationTone(s.validationStatus)}>{s.validationStatus}</Badge>
               </td>
@@ -140,7 +142,6 @@ function Detail({ detail, names, weddingFilter, others }: { detail: SnapshotDeta
                     {t}
                   </th>
                 ))}
-                <th className="num">Photo files</th>
                 <th className="num">Segments</th>
                 <th className="num">Raw size</th>
                 <th />
@@ -154,9 +155,9 @@ function Detail({ detail, names, weddingFilter, others }: { detail: SnapshotDeta
                   {DATA_TYPES.map((t) => (
                     <td key={t} className="num">
                       {w.rowCounts[t] === undefined ? '—' : formatNumber(w.rowCounts[t])}
+                      {t === 'photos' && w.photos ? <div className="muted">{formatNumber(w.photos)} files</div> : null}
                     </td>
                   ))}
-                  <td className="num">{formatNumber(w.photos)}</td>
                   <td className="num">{formatNumber(w.segments)}</td>
                   <td className="num">{formatBytes(w.rawBytes)}</td>
                   <td>
@@ -233,7 +234,7 @@ export function Snapshots({ route }: { route: Route }) {
         (list.data.length === 0 ? (
           <Empty>No snapshots yet. Run `wedsync-backup backup --type full` or wait for the scheduler.</Empty>
         ) : (
-          <div className="grid" style={{ gridTemplateColumns: selectedId ? 'minmax(0, 5fr) minmax(0, 7fr)' : '1fr' }}>
+          <div className="grid" style={{ gridTemplateColumns: selectedId ? 'minmax(0, 4fr) minmax(0, 9fr)' : '1fr' }}>
             <div className="panel">
               <Timeline snapshots={filtered} selected={selectedId} />
               {filtered.length === 0 ? <Empty>No snapshot matches these filters.</Empty> : <SnapshotTable snapshots={filtered} selected={selectedId} names={names} />}
