@@ -107,4 +107,68 @@ describe('tier 1 stream (real PostgreSQL, wal_level=logical)', () => {
       await stream.stop();
     }
   });
+
+  it('a damaged cache file is moved aside and refilled from the local repository, never used', async () => {
+    const { writeFileSync, readFileSync, existsSync } = await import('node:fs');
+    const { resolveConfig } = await import('../cli/config.js');
+    const { openLocalCache } = await import('../cli/commands/stream.js');
+    const { silentLogger } = await import('../logger.js');
+    const before = world.store.weddingRows(W).length;
+    world.store.close();
+    const bytes = readFileSync(world.cacheFile);
+    bytes.fill(0x5a, 0, 100); // the header: SQLite will not even recognise the file
+    writeFileSync(world.cacheFile, bytes);
+    const config = resolveConfig({ home: world.dir }, { WEDSYNC_PASSPHRASE: 'pw' });
+    const { store, rebuilt } = await openLocalCache(config, await silentLogger(), { repo: world.repo });
+    try {
+      expect(rebuilt).not.toBeNull();
+      expect(existsSync(rebuilt!.movedTo)).toBe(true);
+      expect(rebuilt!.weddings).toBeGreaterThanOrEqual(1);
+      expect(store.getWedding(W)?.state).toBe('kept');
+      expect(store.weddingRows(W).length).toBe(before);
+      expect(store.listSnapshots({ weddingId: W }).length).toBeGreaterThan(0);
+    } finally {
+      store.close();
+      world.reopenCache();
+    }
+  });
+
+  it('purges a wedding and its change log 30 days after the wedding', async () => {
+    const w = world.store.getWedding(W)!;
+    const later = new Date(Date.parse(`${w.weddingDate}T00:00:00Z`) + 32 * 86_400_000);
+    world.store.putWedding({ ...w, state: 'kept', purgeAfter: new Date(Date.parse(`${w.weddingDate}T00:00:00Z`) + 31 * 86_400_000).toISOString() });
+    const stream = world.stream({ weddings: [], now: () => later });
+    stream.start();
+    try {
+      await waitFor(() => world.store.getWedding(W) === null, 'purged');
+      expect(world.store.weddingRows(W)).toEqual([]);
+      expect(world.store.changes({ weddingId: W })).toEqual([]);
+    } finally {
+      await stream.stop();
+    }
+  });
+
+  it('watches the WAL its slot holds: alerts, then drops the slot past the limit and re-bases on a new one', async () => {
+    let stream = world.stream({ weddings: [W] });
+    stream.start();
+    await waitFor(() => world.store.getWedding(W)?.state === 'ready', 'wedding loaded');
+    const firstBase = world.store.getWedding(W)!.baseSnapshotId;
+    await stream.stop();
+    // The agent is away while the server writes WAL: the slot holds it.
+    await world.client.query('CREATE TABLE IF NOT EXISTS wal_filler (x text)');
+    await world.client.query(`INSERT INTO wal_filler SELECT repeat('x', 1000) FROM generate_series(1, 6000)`);
+    const held = Number((await world.client.query<{ b: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text AS b FROM pg_replication_slots WHERE slot_name = $1', [world.slot])).rows[0]!.b);
+    expect(held).toBeGreaterThan(2 * 1024 * 1024);
+    stream = world.stream({ weddings: [W], options: { planIntervalMs: 300, pollIntervalMs: 200, retryMs: 200, walAlertBytes: 1024, walMaxBytes: 2 * 1024 * 1024 } });
+    stream.start();
+    try {
+      await waitFor(() => stream.status().alerts.some((a) => /dropped/.test(a)), 'slot dropped past the limit');
+      await waitFor(() => world.store.getWedding(W)?.state === 'ready' && world.store.getWedding(W)?.baseSnapshotId !== firstBase, 're-based on a new slot');
+      await world.client.query(`UPDATE weddings SET venue_name = 'After The Drop' WHERE id = $1`, [W]);
+      await waitFor(() => world.store.getRow('public.weddings', [W])?.values.venue_name === 'After The Drop', 'streaming again');
+    } finally {
+      await stream.stop();
+      await world.client.query('DROP TABLE IF EXISTS wal_filler');
+    }
+  });
 });
