@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // its own database from test-support/db.ts.
 export default defineConfig({
   test: {
-    include: ['agent/**/*.test.ts', 'electron/**/*.test.ts', 'renderer/**/*.test.{ts,tsx}', 'test-support/**/*.test.ts', 'bench/**/*.test.ts', 'e2e/**/*.test.ts'],
+    include: ['agent/**/*.test.ts', 'electron/**/*.test.ts', 'renderer/**/*.test.{ts,tsx}', 'test-support/**/*.test.ts', 'bench/**/*.test.ts', 'e2e/**/*.test.ts', 'reliability/**/*.test.ts'],
     globalSetup: ['test-support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

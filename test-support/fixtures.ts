@@ -46,7 +46,9 @@ export const SMALL_SEED: Omit<SeedOptions, 'weddings'> = {
   timeZone: 'UTC',
 };
 
-export async function createBackupWorld(opts: { weddings?: number; seed?: Partial<SeedOptions>; repoStore?: BlobStore; parallelism?: number } = {}): Promise<BackupWorld> {
+export async function createBackupWorld(
+  opts: { weddings?: number; seed?: Partial<SeedOptions>; repoStore?: BlobStore; parallelism?: number; /** Smaller packs: more of them for the same data (fault tests). */ packSize?: number } = {},
+): Promise<BackupWorld> {
   const db = await createTestDatabase('bk');
   const dir = await mkdtemp(join(tmpdir(), 'wedsync-world-'));
   const client = new pg.Client({ connectionString: db.url });
@@ -56,7 +58,7 @@ export async function createBackupWorld(opts: { weddings?: number; seed?: Partia
   await seed(client, { weddings: opts.weddings ?? 10, ...SMALL_SEED, ...opts.seed, writePhoto: (key, bytes) => photoStore.put(key, bytes) });
   const repoStore = opts.repoStore ?? (await LocalBlobStore.open(join(dir, 'repo'), { create: true }));
   const passphrase = 'correct horse battery staple';
-  let repo = await initRepository(repoStore, passphrase, { kdf: TEST_KDF });
+  let repo = await initRepository(repoStore, passphrase, { kdf: TEST_KDF, ...(opts.packSize ? { packSize: opts.packSize } : {}) });
   const catalog = await openCatalog(db.url);
   const logger = await silentLogger();
   const world: BackupWorld = {

@@ -1,0 +1,168 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobQueue } from '../agent/catalog/queue.js';
+import { newestCompleteSnapshot, recordOffsiteCopy } from '../agent/catalog/retention.js';
+import { backupHandlers, offsiteHandler } from '../agent/jobs/runner-handlers.js';
+import { JobRunner, type RunnerEvent } from '../agent/jobs/runner.js';
+import { DEFAULT_SCHEMA_MAP } from '../agent/contract/schema-map.js';
+import { runBackup, type BackupType } from '../agent/jobs/backup.js';
+import { silentLogger } from '../agent/logger.js';
+import { openRepository, type Repository } from '../agent/repository/repository.js';
+import { openBackupSource } from '../agent/source/backup-source.js';
+import { RetryingBlobStore } from '../agent/storage/retrying-store.js';
+import { S3BlobStore } from '../agent/storage/s3/s3-store.js';
+import { createBackupWorld, type BackupWorld } from '../test-support/fixtures.js';
+import { startS3FaultProxy, type S3FaultProxy } from '../test-support/faults/s3-fault-proxy.js';
+import { startS3Server, s3StoreConfig, type S3TestServer } from '../test-support/s3.js';
+import { expectEverySnapshotValid, expectRepositoryClean, GARBAGE_KINDS } from './invariants.js';
+import { pick, report, seeded } from './profile.js';
+
+/** The retry settings the CLI and agent use (agent/cli/repo.ts openStore). */
+const PRODUCTION_RETRY = { retries: 5, minDelayMs: 100, maxDelayMs: 5_000 };
+
+describe('S3 target behind a fault-injecting proxy', () => {
+  let s3: S3TestServer;
+  let proxy: S3FaultProxy | undefined;
+  let world: BackupWorld;
+  const store = (endpoint: string, prefix = 'repo') => new RetryingBlobStore(new S3BlobStore({ ...s3StoreConfig(s3, prefix), endpoint }), PRODUCTION_RETRY);
+  const backup = async (repo: Repository, type: BackupType) =>
+    runBackup({ openSource: () => openBackupSource(world.db.url, DEFAULT_SCHEMA_MAP, 2), catalog: world.catalog, repo, photoStore: world.photoStore, map: DEFAULT_SCHEMA_MAP, logger: await silentLogger() }, { type });
+
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    // Small packs (64 KiB): a few hundred requests per backup, so 20% is many faults.
+    world = await createBackupWorld({ weddings: pick(8, 40), packSize: 64 * 1024, repoStore: store(s3.endpoint) });
+  });
+  afterAll(async () => {
+    await world?.close();
+    await proxy?.stop();
+    await s3?.stop();
+  });
+
+  it('at 20% faults (500, 503, resets, stalls, truncated bodies) full and incremental backups complete and validate', async () => {
+    const prng = seeded('s3-20pct');
+    proxy = await startS3FaultProxy({ target: s3.endpoint, seed: prng.int(0, 2 ** 31), rate: 0.2 });
+    const repoStore = store(proxy.endpoint);
+    const repo = await openRepository(repoStore, world.passphrase);
+    const runs = pick(3, 8);
+    const done: string[] = [];
+    for (let i = 0; i < runs; i++) {
+      await world.client.query(`UPDATE guests SET phone = $1 WHERE id IN (SELECT id FROM guests ORDER BY random() LIMIT 5)`, [`+44 7700 9${String(i).padStart(5, '0')}`]);
+      done.push((await backup(repo, i === 0 ? 'full' : 'incremental')).snapshotId);
+    }
+    // Validated through the faults, and again over a clean connection (what a restore reads).
+    expect((await expectEverySnapshotValid(repo, world.catalog)).sort()).toEqual([...done].sort());
+    const direct = await openRepository(store(s3.endpoint), world.passphrase);
+    await expectEverySnapshotValid(direct, world.catalog);
+    await expectRepositoryClean(direct, world.passphrase, GARBAGE_KINDS);
+    expect(proxy.injected()).toBeGreaterThan(10);
+    report('s3 20% faults', { requests: proxy.stats.requests, injected: proxy.injected(), ...proxy.stats.faults, backups: runs, survived: done.length });
+    await repoStore.close();
+    await direct.store.close();
+  });
+});
+
+describe('S3 off-site target down while the local tiers run (job runner, real queue)', () => {
+  let s3: S3TestServer;
+  let proxy: S3FaultProxy;
+  let world: BackupWorld;
+  let pool: pg.Pool;
+  let runner: JobRunner | undefined;
+  const events: RunnerEvent[] = [];
+  const offsite = () => new RetryingBlobStore(new S3BlobStore({ ...s3StoreConfig(s3, 'offsite'), endpoint: proxy.endpoint }), PRODUCTION_RETRY);
+
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    proxy = await startS3FaultProxy({ target: s3.endpoint, seed: 1, rate: 0 });
+    world = await createBackupWorld({ weddings: 6 });
+    pool = new pg.Pool({ connectionString: world.db.url, max: 4 });
+    const logger = await silentLogger();
+    const deps = {
+      openRepository: () => openRepository(world.repoStore, world.passphrase),
+      catalog: world.catalog,
+      openSource: () => openBackupSource(world.db.url, DEFAULT_SCHEMA_MAP, 1),
+      photoStore: world.photoStore,
+      map: DEFAULT_SCHEMA_MAP,
+      logger,
+      agentName: 'reliability-agent',
+    };
+    runner = new JobRunner({
+      agentId: 'reliability-agent',
+      queue: new JobQueue(pool),
+      logger,
+      pollMs: 50,
+      backoff: { baseMs: 50, factor: 1, maxMs: 50 },
+      handlers: {
+        ...backupHandlers(deps),
+        offsite: offsiteHandler({
+          ...deps,
+          passphrase: world.passphrase,
+          openTarget: async () => offsite(),
+          newestCompleteSnapshot: (location) => newestCompleteSnapshot(pool, location),
+          recordCopy: async (id, copy) => void (await recordOffsiteCopy(pool, id, copy)),
+        }),
+      },
+      onEvent: (e) => void events.push(e),
+    });
+    runner.start();
+  });
+  afterAll(async () => {
+    await runner?.stop(5_000);
+    await pool?.end();
+    await world?.close();
+    await proxy?.stop();
+    await s3?.stop();
+  });
+
+  const queue = () => new JobQueue(pool);
+  async function settled(jobId: string, timeoutMs = 60_000): Promise<{ status: string; error_details: { code: string; message: string } | null }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { rows } = await pool.query(`SELECT status, error_details FROM backup_jobs WHERE id = $1`, [jobId]);
+      if (['completed', 'failed', 'cancelled'].includes(rows[0]?.status)) return rows[0];
+      if (Date.now() > deadline) throw new Error(`job ${jobId} still ${rows[0]?.status} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('the off-site job fails with a clear reason and leaves nothing half-visible; local backups keep working; the next run succeeds once S3 is back', async () => {
+    const enqueue = async (backupType: 'full' | 'incremental' | 'offsite', tier: number) =>
+      (await queue().enqueue({ backupType, tier, priority: 5, scheduledAt: new Date(Date.now() - 1000), maxAttempts: 1 })).id;
+    const full = await enqueue('full', 3);
+    expect((await settled(full)).status).toBe('completed');
+
+    proxy.setDown(true);
+    const copy = await enqueue('offsite', 4);
+    runner!.wake();
+    const failed = await settled(copy);
+    expect(failed.status).toBe('failed');
+    expect(failed.error_details?.code).toBe('STORAGE_UNAVAILABLE');
+    expect(failed.error_details?.message).toMatch(/S3 .* of .*s3:\/\/wedsync-test\/offsite.* failed/);
+    expect(failed.error_details?.message.split('\n')).toHaveLength(1);
+
+    // Local tiers while S3 is down.
+    await world.client.query(`UPDATE guests SET dietary_requirements = 'changed while S3 was down' WHERE id = (SELECT id FROM guests ORDER BY id LIMIT 1)`);
+    const inc = await enqueue('incremental', 2);
+    runner!.wake();
+    expect((await settled(inc)).status).toBe('completed');
+
+    // Nothing of the failed copy is visible off-site, and the catalog records no copy.
+    const direct = new S3BlobStore({ ...s3StoreConfig(s3, 'offsite') });
+    expect((await direct.list('snapshots/')).length).toBe(0);
+    const copies = await pool.query(`SELECT count(*)::int AS n FROM backup_snapshots WHERE offsite_copies <> '[]'::jsonb`);
+    expect(copies.rows[0].n).toBe(0);
+
+    // S3 back: the next scheduled off-site run copies the newest snapshot, verified.
+    proxy.setDown(false);
+    const next = await enqueue('offsite', 4);
+    runner!.wake();
+    const ok = await settled(next);
+    expect(ok).toMatchObject({ status: 'completed' });
+    const newest = await newestCompleteSnapshot(pool, world.repoStore.location);
+    const replica = await openRepository(direct, world.passphrase);
+    expect(await replica.listSnapshots()).toEqual([newest!.id]);
+    await expectEverySnapshotValid(replica);
+    report('s3 down', { refused: proxy.stats.refused, offsiteFailed: 1, localJobsDuringOutage: 1, offsiteAfterRecovery: 'completed' });
+    await direct.close();
+  });
+});
