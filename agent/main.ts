@@ -14,7 +14,10 @@ export interface AgentOptions {
   logger: Logger;
   host?: string;
   port?: number;
-  /** Run the tier 1 stream (default: unless WEDSYNC_TIER1=off). The offline routes work either way. */
+  /**
+   * Run the tier 1 stream. Default: WEDSYNC_TIER1=on|off when set, else with the scheduler (`jobs`):
+   * the daemon streams, tests and embedders choose. The offline routes answer either way.
+   */
   tier1?: boolean;
   /** Use this API token instead of the one stored under WEDSYNC_HOME (tests, Electron). */
   token?: string;
@@ -100,14 +103,16 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const validation = createValidationServices({ repo, map, logger, catalog: validationCatalog, openDataSource: () => openWeddingDataSource(url, map), photoStore });
 
   // Tier 1 and offline operation (jobs/stream.ts, routes/offline.ts): the local cache, kept current
-  // by the real-time stream; reading it never needs the database. WEDSYNC_TIER1=off: cache only.
+  // by the real-time stream; reading it never needs the database.
   const [{ openLocalCache, createTierOne, timeZoneOf }, { createOfflineServices }, { registerOfflineRoutes }] = await Promise.all([
     import('./cli/commands/stream.js'),
     import('./jobs/offline.js'),
     import('./api/routes/offline.js'),
   ]);
   const cache = await openLocalCache(config, logger);
-  const tierOne = (options.tier1 ?? process.env.WEDSYNC_TIER1 !== 'off') ? await createTierOne(config, logger, cache.store, { timeZone: timeZoneOf() }) : null;
+  const tier1Env = process.env.WEDSYNC_TIER1;
+  const wantTier1 = options.tier1 ?? (tier1Env ? tier1Env !== 'off' : Boolean((options as { jobs?: unknown }).jobs));
+  const tierOne = wantTier1 ? await createTierOne(config, logger, cache.store, { timeZone: timeZoneOf() }) : null;
   tierOne?.stream.start();
   const offline = createOfflineServices({ store: cache.store, timeZone: timeZoneOf(), ...(tierOne ? { status: () => tierOne.stream.status() } : {}) });
 
