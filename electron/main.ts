@@ -7,6 +7,7 @@ import { APP_ORIGIN, serveConsoleFile } from './app-protocol.js';
 import { registerIpcBridge } from './ipc-main.js';
 import { PassphraseStore } from './passphrase-store.js';
 import { watchFailedBackups } from './notifications.js';
+import { TRAY_ICON_DATA_URL } from './tray-icon.js';
 
 /**
  * The desktop app's main process: starts (or attaches to) the agent, opens the console window
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
   const agent = (): AgentHandle | null => supervisor.agent();
   registerIpcBridge({ ipcMain, agent, trustedSenders: () => trusted, origin: APP_ORIGIN });
 
-  tray = new Tray(nativeImage.createEmpty());
+  tray = new Tray(nativeImage.createFromDataURL(TRAY_ICON_DATA_URL));
   updateTrayMenu(supervisor.state);
   const stopWatching = watchFailedBackups({
     agent,

@@ -51,6 +51,10 @@ export function App({ client, loginError }: { client: AgentClient; loginError?: 
     };
   }, [client]);
 
+  // In Electron the main process pushes the agent's state (starting, restarting after a crash…).
+  const [agentState, setAgentState] = useState<{ state: string; detail?: string } | null>(null);
+  useEffect(() => window.wedsync?.onEvent((e) => e.type === 'agent-state' && setAgentState({ state: e.state, detail: e.detail })), []);
+
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!e.altKey || e.ctrlKey || e.metaKey) return;
@@ -99,6 +103,12 @@ export function App({ client, loginError }: { client: AgentClient; loginError?: 
             {!online.online && (
               <div className="banner banner-offline" role="alert">
                 <strong>Offline.</strong> The agent or the database cannot be reached. What you see may be from the local copy; actions that change data are queued or disabled.
+              </div>
+            )}
+            {agentState && agentState.state !== 'running' && (
+              <div className="banner banner-info" role="status">
+                Agent {agentState.state}
+                {agentState.detail ? `: ${agentState.detail}` : '…'}
               </div>
             )}
             {loginError && (
