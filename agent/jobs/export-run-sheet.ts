@@ -115,11 +115,44 @@ export function runSheetJson(sheet: RunSheet, w: OfflineWedding): string {
   return `${JSON.stringify({ runSheet: sheet, wedding: w }, null, 2)}\n`;
 }
 
-/** Relative column widths from content length, bounded so a long note cannot squeeze the rest out. */
-function widths(s: SheetSection, total: number): number[] {
-  const want = s.columns.map((c, i) => Math.min(40, Math.max(c.length, ...s.rows.slice(0, 200).map((r) => (r[i] ?? '').length), 3)));
-  const sum = want.reduce((a, b) => a + b, 0);
-  return want.map((w) => (w / sum) * total);
+/**
+ * Unicode fonts the machine may have (Linux, macOS, Windows). The PDF's built-in Helvetica only
+ * encodes Windows-1252: without one of these, other letters are written without their accents
+ * (Dvořák → Dvorak) rather than as garbage.
+ */
+const FONT_CANDIDATES: Array<[string, string]> = [
+  ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf'],
+  ['/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf', '/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf'],
+  ['/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf', '/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf'],
+  ['/System/Library/Fonts/Supplemental/Arial.ttf', '/System/Library/Fonts/Supplemental/Arial Bold.ttf'],
+  ['C:\\Windows\\Fonts\\arial.ttf', 'C:\\Windows\\Fonts\\arialbd.ttf'],
+];
+
+const WIN_ANSI_EXTRA = new Set([...'€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ']);
+
+/** Text the built-in fonts can show: accents dropped where the letter is not in Windows-1252. */
+export function winAnsiText(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    if (code <= 0xff || WIN_ANSI_EXTRA.has(ch)) out += ch;
+    else {
+      const base = ch.normalize('NFD').replace(/[\u0300-\u036f]/g, '');
+      out += [...base].every((c) => c.codePointAt(0)! <= 0xff) ? base : '?';
+    }
+  }
+  return out;
+}
+
+/** Column widths: short columns keep their natural width, long ones share the rest. */
+function widths(s: SheetSection, total: number, measure: (text: string, bold: boolean) => number): number[] {
+  const natural = s.columns.map((c, i) => Math.min(250, Math.max(measure(c, true), ...s.rows.slice(0, 300).map((r) => measure(r[i] ?? '', false))) + 6));
+  const sum = natural.reduce((a, b) => a + b, 0);
+  if (sum <= total) return natural.map((n) => (n * total) / sum);
+  const fixed = natural.map((n) => n <= 70);
+  const fixedSum = natural.reduce((a, n, i) => a + (fixed[i] ? n : 0), 0);
+  const flexSum = sum - fixedSum;
+  return natural.map((n, i) => (fixed[i] ? n : (n / flexSum) * Math.max(total - fixedSum, total * 0.3)));
 }
 
 export async function runSheetPdf(sheet: RunSheet): Promise<Buffer> {
@@ -131,26 +164,34 @@ export async function runSheetPdf(sheet: RunSheet): Promise<Buffer> {
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
   });
+  const { existsSync } = await import('node:fs');
+  const unicode = FONT_CANDIDATES.find(([regular, bold]) => existsSync(regular) && existsSync(bold));
+  if (unicode) {
+    doc.registerFont('body', unicode[0]);
+    doc.registerFont('bold', unicode[1]);
+  }
+  const font = (bold: boolean) => doc.font(unicode ? (bold ? 'bold' : 'body') : bold ? 'Helvetica-Bold' : 'Helvetica');
+  const t = (text: string) => (unicode ? text : winAnsiText(text));
   const left = doc.page.margins.left;
   const width = doc.page.width - doc.page.margins.left - doc.page.margins.right;
   const bottom = () => doc.page.height - doc.page.margins.bottom;
-  doc.font('Helvetica-Bold').fontSize(18).text(`Run sheet: ${sheet.title}`);
-  doc.font('Helvetica').fontSize(10).fillColor('#444').text(`${sheet.date ?? ''}${sheet.venue ? `  ·  ${sheet.venue}` : ''}   (data as of ${sheet.asOf})`);
+  font(true).fontSize(18).text(t(`Run sheet: ${sheet.title}`));
+  font(false).fontSize(10).fillColor('#444').text(t(`${sheet.date ?? ''}${sheet.venue ? `  ·  ${sheet.venue}` : ''}   (data as of ${sheet.asOf})`));
   doc.fillColor('black').moveDown();
+  const measure = (text: string, bold: boolean) => font(bold).fontSize(8).widthOfString(t(text));
   for (const s of sheet.sections) {
     if (doc.y > bottom() - 60) doc.addPage();
-    doc.font('Helvetica-Bold').fontSize(13).text(`${s.title} (${s.rows.length})`, left);
+    font(true).fontSize(13).text(`${s.title} (${s.rows.length})`, left);
     doc.moveDown(0.3);
-    const w = widths(s, width);
+    const w = widths(s, width, measure);
     const row = (cells: string[], bold: boolean) => {
-      doc.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(8);
-      const h = Math.max(...cells.map((c, i) => doc.heightOfString(c || ' ', { width: w[i]! - 4 })), 10);
-      if (doc.y + h > bottom()) {
-        doc.addPage();
-      }
+      font(bold).fontSize(8);
+      const texts = cells.map((c) => t(c));
+      const h = Math.max(...texts.map((c, i) => doc.heightOfString(c || ' ', { width: w[i]! - 4 })), 10);
+      if (doc.y + h > bottom()) doc.addPage();
       const y = doc.y;
       let x = left;
-      cells.forEach((c, i) => {
+      texts.forEach((c, i) => {
         doc.text(c, x, y, { width: w[i]! - 4, lineBreak: true });
         x += w[i]!;
       });
