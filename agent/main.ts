@@ -35,6 +35,8 @@ export interface RunningAgent {
   consoleUrl(): string;
   /** SHA-256 fingerprint of the HTTPS certificate, for clients to pin; null over plain HTTP (loopback). */
   tlsFingerprint: string | null;
+  /** Every API route, "METHOD /url/:param". */
+  routes(): string[];
   close(): Promise<void>;
 }
 
@@ -174,6 +176,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const access = await openAccessCatalog(url, map);
   services.access = access;
 
+  const { registeredRoutes } = await import('./api/server.js');
   const app = createApiServer(services, {
     token,
     logger,
@@ -191,6 +194,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     token,
     consoleUrl: () => consoleRoutes.loginUrl(baseUrl),
     tlsFingerprint: tls?.fingerprint256 ?? null,
+    routes: () => registeredRoutes(app),
     async close() {
       await app.close();
       await tierOne?.close();

@@ -198,6 +198,18 @@ describe('API access control: per-user tokens, organizations, restore authorisat
     expect(viewer.status).toBe(403);
   });
 
+  it('settings: only an admin of the wedding’s organization changes them, and the change is audited', async () => {
+    const url = `/api/backup/weddings/${wed.laterA}/settings`;
+    expect((await call(url, as('viewerA'))).status).toBe(200);
+    expect((await call(url, as('viewerB'))).status).toBe(404);
+    expect((await call(url, as('coordinatorA'), { method: 'PUT', body: { backupFrequencyMinutes: 30 } })).status).toBe(403);
+    expect((await call(url, as('adminB'), { method: 'PUT', body: { backupFrequencyMinutes: 30 } })).status).toBe(404);
+    const ok = await call(url, as('adminA'), { method: 'PUT', body: { backupFrequencyMinutes: 30 } });
+    expect(ok.status).toBe(200);
+    expect((await auditRows('settings.change')).at(-1)).toMatchObject({ outcome: 'succeeded', actor_label: `user:${user.adminA!.email}`, wedding_ids: [wed.laterA], details: { changed: { backupFrequencyMinutes: 30 } } });
+    expect((await auditRows('settings.write')).at(-1)).toMatchObject({ outcome: 'denied', actor_label: `user:${user.coordinatorA!.email}` });
+  });
+
   it('operations and the audit trail are visible only within the organization', async () => {
     const opsB = (await body(await call('/api/backup/recovery-operations', as('adminB')))).operations;
     expect(opsB).toEqual([]);

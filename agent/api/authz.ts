@@ -3,6 +3,7 @@ import { SnapshotIdParamsSchema, SnapshotListQuerySchema, EmergencyBackupRequest
 import { WeddingListQuerySchema, type WeddingListItem } from '../contract/console.js';
 import { OperationIdParamsSchema } from '../contract/access.js';
 import type { OfflineWedding, TodayResponse } from '../contract/offline.js';
+import { JobIdParamsSchema, WeddingIdParamsSchema as SettingsWeddingParamsSchema, type PlanResponse, type StatusResponse } from '../contract/scheduling.js';
 import { WedsyncError } from '../contract/errors.js';
 import {
   EmergencyRestoreRequestSchema,
@@ -185,6 +186,53 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
       const body = payload as { weddings: WeddingListItem[] };
       const mine = await ctx.access.organizationWeddingIds(ctx.user.organizationId);
       return { ...body, weddings: body.weddings.filter((w) => mine.has(w.id)).slice(0, ctx.limit) };
+    },
+  },
+
+  // Scheduling (routes/status.ts).
+  'GET /api/backup/status': {
+    action: 'snapshots.read',
+    async trim(ctx, payload) {
+      const body = payload as StatusResponse;
+      const mine = await ctx.access.organizationWeddingIds(ctx.user.organizationId);
+      // Whole-database jobs (no weddings) are every organization's, as in RLS; others only when all theirs.
+      const ours = (ids: string[]) => ids.every((w) => mine.has(w));
+      return { ...body, weddings: body.weddings.filter((w) => mine.has(w.weddingId)), failingJobs: body.failingJobs.filter((j) => ours(j.weddingIds)) };
+    },
+  },
+  'GET /api/backup/plan': {
+    action: 'snapshots.read',
+    async trim(ctx, payload) {
+      const body = payload as PlanResponse;
+      const mine = await ctx.access.organizationWeddingIds(ctx.user.organizationId);
+      const entries = body.entries.filter((e) => e.weddingIds.length === 0 || e.weddingIds.some((w) => mine.has(w))).map((e) => ({ ...e, weddingIds: e.weddingIds.filter((w) => mine.has(w)) }));
+      return { ...body, entries, weddings: body.weddings.filter((w) => mine.has(w.weddingId)) };
+    },
+  },
+  'GET /api/backup/weddings/:weddingId/settings': { action: 'weddings.read', resource: (ctx) => weddingResource(ctx, parse(SettingsWeddingParamsSchema, ctx.req.params, 'params').weddingId) },
+  'PUT /api/backup/weddings/:weddingId/settings': {
+    action: 'settings.write',
+    resource: (ctx) => weddingResource(ctx, parse(SettingsWeddingParamsSchema, ctx.req.params, 'params').weddingId),
+    async after(ctx, payload) {
+      const { weddingId } = parse(SettingsWeddingParamsSchema, ctx.req.params, 'params');
+      const changed = ctx.req.body && typeof ctx.req.body === 'object' ? (ctx.req.body as Record<string, unknown>) : {};
+      await audit(ctx, { action: 'settings.change', outcome: 'succeeded', organizationId: orgOf(ctx), weddingIds: [weddingId], target: `wedding_backup_settings:${weddingId}`, details: { changed } });
+      return payload;
+    },
+  },
+  'POST /api/backup/jobs/:jobId/cancel': {
+    action: 'jobs.cancel',
+    async resource(ctx) {
+      const { jobId } = parse(JobIdParamsSchema, ctx.req.params, 'params');
+      const targets = await ctx.access.jobWeddings(ctx.user, jobId);
+      if (targets === null) throw notFound('backup job', jobId);
+      const live = await ctx.access.weddings(targets);
+      return { organizationIds: targets.map((w) => live.get(w)?.organizationId ?? null) };
+    },
+    async after(ctx, payload) {
+      const { jobId } = parse(JobIdParamsSchema, ctx.req.params, 'params');
+      await audit(ctx, { action: 'job.cancel', outcome: 'succeeded', organizationId: orgOf(ctx), target: `backup_job:${jobId}`, details: { outcome: (payload as { outcome?: string }).outcome ?? null } });
+      return payload;
     },
   },
 

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { WedsyncError, isWedsyncError } from '../contract/errors.js';
 import type { Logger } from '../logger.js';
 import { refuseCrossOrigin, resolvePrincipal, setPrincipal } from './auth.js';
@@ -6,6 +6,13 @@ import { installAuthorization, type AuthzOptions } from './authz.js';
 import { registerAccessRoutes } from './routes/access.js';
 import { registerSnapshotRoutes } from './routes/snapshots.js';
 import type { ApiServices } from './services.js';
+
+const routeLists = new WeakMap<FastifyInstance, string[]>();
+
+/** Every route of an API server, as "METHOD /url/:param" (for the fuzz suite and the authorisation coverage test). */
+export function registeredRoutes(app: FastifyInstance): string[] {
+  return [...(routeLists.get(app) ?? [])];
+}
 
 export interface ApiOptions {
   token: string;
@@ -33,8 +40,21 @@ export function createApiServer(services: ApiServices, options: ApiOptions): Fas
     loggerInstance: options.logger.child({ component: 'api' }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     disableRequestLogging: true,
+    // Errors the router raises before any route or hook (bad URL encoding, a path parameter over
+    // maxParamLength): the same JSON error shape as everything else, never Fastify's own.
+    frameworkErrors: (error, _req, reply) => {
+      const status = (error as { statusCode?: number }).statusCode ?? 400;
+      const message = (error as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'malformed request URL';
+      void (reply as unknown as FastifyReply).code(status >= 400 && status < 500 ? status : 400).send({ error: { code: 'BAD_INPUT', message } });
+    },
     ...(options.https ? { https: { key: options.https.key, cert: options.https.cert, minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;
+
+  const routes: string[] = [];
+  routeLists.set(app, routes);
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push(`${m} ${r.url}`);
+  });
 
   app.addHook('onRequest', async (req) => {
     if (!req.url.startsWith('/api/') && !req.url.startsWith('/console/')) return;

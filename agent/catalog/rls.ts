@@ -36,6 +36,8 @@ export interface AccessCatalog {
   visibleSnapshotIds(user: UserPrincipal, ids: string[]): Promise<Set<string>>;
   /** Which of `ids` the user may see (RLS on recovery_operations). */
   visibleOperationIds(user: UserPrincipal, ids: string[]): Promise<Set<string>>;
+  /** The target weddings of a backup job the user may see (RLS), or null when they may not see it. */
+  jobWeddings(user: UserPrincipal, jobId: string): Promise<string[] | null>;
   /** Organization and date of live weddings (absent ids: no such wedding). */
   weddings(ids: string[]): Promise<Map<string, WeddingFacts>>;
   /** Every live wedding id of an organization. */
@@ -106,6 +108,17 @@ export async function openAccessCatalog(url: string, map: SchemaMap): Promise<Ac
     resolveToken: async (token) => (looksLikeUserToken(token) ? use((c) => resolveTokenHash(c, hashToken(token))) : null),
     visibleSnapshotIds: visible('backup_snapshots'),
     visibleOperationIds: visible('recovery_operations'),
+    jobWeddings: async (user, jobId) => {
+      if (!UUID.test(jobId)) return null;
+      return use((c) =>
+        withActingUser(
+          c,
+          user.userId,
+          async () => (await c.query<{ t: string[] }>(`SELECT target_weddings::text[] AS t FROM backup_jobs WHERE id = $1`, [jobId])).rows[0]?.t ?? null,
+          { readOnly: true },
+        ),
+      );
+    },
     weddings: async (ids) => {
       const wanted = [...new Set(ids.filter((i) => UUID.test(i)).map((i) => i.toLowerCase()))];
       if (!wanted.length) return new Map();

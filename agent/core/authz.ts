@@ -28,6 +28,7 @@
  *   restore.approve   yes, not their own request                        no          no
  *   audit.read        yes     no                                        no
  *   settings.write    yes     no                                        no
+ *   jobs.cancel       yes     no                                        no
  */
 
 export type Role = 'admin' | 'coordinator' | 'viewer';
@@ -63,6 +64,7 @@ export const ACTIONS = [
   'restore.approve',
   'audit.read',
   'settings.write',
+  'jobs.cancel',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -94,6 +96,7 @@ const ROLES: Record<Action, readonly Role[]> = {
   'restore.approve': ['admin'],
   'audit.read': ['admin'],
   'settings.write': ['admin'],
+  'jobs.cancel': ['admin'],
 };
 
 /** Flag on audit rows of a coordinator's wedding-day restore that ran without a second approver. */
@@ -157,5 +160,7 @@ function describe(action: Action): string {
       return 'read the audit log';
     case 'settings.write':
       return 'change backup settings';
+    case 'jobs.cancel':
+      return 'cancel backup jobs';
   }
 }
