@@ -182,6 +182,7 @@ export function Snapshots({ route }: { route: Route }) {
   const names = useWeddingNames();
   const [wedding, setWedding] = useState(route.query.get('wedding') ?? '');
   const [type, setType] = useState('');
+  const [tier, setTier] = useState('');
   const [validation, setValidation] = useState('');
   const list = useLoad(() => client.call('listSnapshots', { query: { limit: 500 } }).then((r) => r.snapshots), []);
   const selectedId = route.rest[0];
@@ -192,10 +193,11 @@ export function Snapshots({ route }: { route: Route }) {
     return list.data.filter(
       (s) =>
         (!type || s.snapshotType === type) &&
+        (!tier || String(s.tier ?? '') === tier) &&
         (!validation || s.validationStatus === validation) &&
         (!wedding || s.weddingIds.length === 0 || s.weddingIds.some((id) => names.matches(id, wedding))),
     );
-  }, [list, type, validation, wedding, names]);
+  }, [list, type, tier, validation, wedding, names]);
 
   return (
     <section>
@@ -216,6 +218,16 @@ export function Snapshots({ route }: { route: Route }) {
             {TYPES.map((t) => (
               <option key={t}>{t}</option>
             ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="f-tier">Tier</label>
+          <select id="f-tier" value={tier} onChange={(e) => setTier(e.target.value)}>
+            <option value="">all</option>
+            <option value="1">1 · real-time</option>
+            <option value="2">2 · incremental</option>
+            <option value="3">3 · full</option>
+            <option value="4">4 · off-site</option>
           </select>
         </div>
         <div className="field">
