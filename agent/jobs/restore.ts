@@ -249,6 +249,7 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
         sequences: p.manifest.schema.sequences,
         parallelism: deps.parallelism ?? 2,
         onPhase,
+        onTableTimes: (table, ms) => deps.logger.debug({ operationId, table, ...ms }, 'restore table loaded'),
       });
     } else {
       const tables: ApplyTable[] = p.scopes.map((scope) => ({

@@ -30,6 +30,8 @@ export interface EmptyRestoreOptions {
   /** Connections loading tables at once (default 2). */
   parallelism?: number;
   onPhase?: (phase: ApplyPhase, done: number, total: number) => void;
+  /** Where a table's time went (ms): reading its segments, COPY, keys and indexes, verification. */
+  onTableTimes?: (table: string, ms: { read: number; copy: number; keys: number; verify: number }) => void;
 }
 
 export interface EmptyTable {
@@ -38,6 +40,17 @@ export interface EmptyTable {
   bytes: number;
   /** The snapshot's rows per wedding key, segment plaintexts in order (restore-writer ApplyTable.rows). */
   load(): Promise<Map<string, Buffer[]>>;
+}
+
+/** Milliseconds since the last call (or since it was made). */
+function stopwatch(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const ms = Math.round(now - last);
+    last = now;
+    return ms;
+  };
 }
 
 interface Existing {
@@ -103,14 +116,19 @@ export async function restoreIntoEmpty(client: pg.Client, url: string, options: 
         while (queue.length && failed === undefined) {
           const t = queue.shift()!;
           try {
+            const lap = stopwatch();
             const rows = await t.load();
+            const read = lap();
             await inTransaction(worker, url, async () => {
               const target = quoteQualified(t.table.qualified);
               await worker.query(`TRUNCATE ${target}`);
               const inserted = await copyIn(worker, target, t.table.columns.map((c) => c.name), [...rows.values()].flat(), 'FREEZE');
+              const copy = lap();
               for (const stmt of ddl.perTable.get(t.table.qualified) ?? []) await worker.query(stmt);
+              const keys = lap();
               // Just loaded in segment order, so no sort is needed to compare with the segments.
               const v = await verifyRows(worker, [{ table: t.table, weddings: 'all', rows }], { ordered: false });
+              options.onTableTimes?.(t.table.qualified, { read, copy, keys, verify: lap() });
               if (!v.ok) throw verificationError(v);
               verification.checked += v.checked;
               verification.rows += v.rows;
