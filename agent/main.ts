@@ -3,6 +3,7 @@ import { WedsyncError } from './contract/errors.js';
 import type { SnapshotDetail, SnapshotSummary } from './contract/api.js';
 import type { Logger } from './logger.js';
 import type { ApiServices } from './api/services.js';
+import type { AgentJobOptions } from './jobs/runner-daemon.js';
 import type { SnapshotRow } from './catalog/catalog.js';
 
 /**
@@ -21,6 +22,12 @@ export interface AgentOptions {
   tier1?: boolean;
   /** Use this API token instead of the one stored under WEDSYNC_HOME (tests, Electron). */
   token?: string;
+  /**
+   * The scheduler, the job runner and the nightly prune (agent/jobs/runner-daemon.ts). Off unless
+   * asked for: the `agent` command turns it on; tests and embedders (demo, Electron) choose.
+   * Status, plan, settings and /metrics are served either way.
+   */
+  jobs?: boolean | AgentJobOptions;
   /** Needed to bind a non-loopback host (agent/api/tls.ts); TLS is then required. */
   allowRemote?: boolean;
   /** PEM certificate and key for HTTPS; without them a remote bind gets a generated self-signed certificate. */
@@ -167,6 +174,22 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
   };
 
+  // Scheduling (jobs/runner-daemon.ts, routes/status.ts): status, plan, settings and /metrics;
+  // with options.jobs also the scheduler, the job runner and the nightly prune.
+  const [{ openSchedulingCatalog }, { startAgentJobs }, { createMetrics }, { registerStatusRoutes }] = await Promise.all([
+    import('./catalog/queue-catalog.js'),
+    import('./jobs/runner-daemon.js'),
+    import('./api/metrics.js'),
+    import('./api/routes/status.js'),
+  ]);
+  const scheduling = openSchedulingCatalog(url, map);
+  const agentJobs = await startAgentJobs({
+    config, logger, scheduling, catalog, repoStore: repo.store, photoStore, map, options: options.jobs,
+    openSource: (type) => openBackupSource(url, map, type === 'full' ? config.parallelism : 1),
+    createMetrics: (status) => createMetrics({ status }),
+  });
+  services.backupStatus = agentJobs.services;
+
   // The console (renderer/dist at `/`, login codes, the wedding directory it picks from).
   const [{ createConsoleRoutes }, { listWeddings }] = await Promise.all([import('./api/routes/console.js'), import('./source/wedding-directory.js')]);
   const consoleRoutes = createConsoleRoutes({ token, listWeddings: (q) => listWeddings(url, map, q) });
@@ -182,7 +205,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger,
     ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}),
     authz: { onAuditError: (err, entry) => logger.error({ err: (err as Error).message, action: entry.action }, 'could not write the audit row') },
-    extraRoutes: [(a) => registerOfflineRoutes(a, services), (a) => registerRestoreRoutes(a, services), (a) => registerValidationRoutes(a, services), consoleRoutes.register],
+    extraRoutes: [(a) => registerOfflineRoutes(a, services), (a) => registerRestoreRoutes(a, services), (a) => registerValidationRoutes(a, services), consoleRoutes.register, (a) => registerStatusRoutes(a, services)],
   });
   await app.listen({ host, port: options.port ?? config.api.port });
   const address = app.server.address();
@@ -196,13 +219,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     tlsFingerprint: tls?.fingerprint256 ?? null,
     routes: () => registeredRoutes(app),
     async close() {
+      await agentJobs.close();
       await app.close();
       await tierOne?.close();
       cache.store.close();
       await restore.idle();
       await validation.idle();
       await backups.run(async () => undefined);
-      await Promise.all([access.close(), validationCatalog.close(), recovery.close(), catalog.close(), repo.store.close(), photoStore?.close()]);
+      await Promise.all([scheduling.close(), access.close(), validationCatalog.close(), recovery.close(), catalog.close(), repo.store.close(), photoStore?.close()]);
     },
   };
 }

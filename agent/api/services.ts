@@ -3,6 +3,7 @@ import type { AccessCatalog } from '../catalog/rls.js';
 import type { RestoreServices } from '../jobs/restore-service.js';
 import type { ValidationServices } from '../jobs/verify-service.js';
 import type { OfflineServices } from '../jobs/offline.js';
+import type { BackupStatusServices } from '../jobs/scheduler-service.js';
 
 /**
  * What the HTTP API needs from the rest of the agent. agent/main.ts builds the real one;
@@ -25,6 +26,8 @@ export interface ApiServices {
   offline?: OfflineServices;
   /** Per-user tokens, RLS-scoped visibility, audit log, restore approvals (authz.ts, routes/access.ts); absent: only the agent token works. */
   access?: AccessCatalog;
+  /** Backup status, plan, wedding backup settings, job cancel, /metrics (routes/status.ts). */
+  backupStatus?: BackupStatusServices;
   /** Liveness details for GET /healthz. */
   health(): Promise<Record<string, unknown>>;
 }

@@ -91,6 +91,13 @@ async function build(opts: StatusOptions): Promise<StatusResponse> {
     `SELECT DISTINCT ON (tier) tier, id, created_at AS "createdAt", snapshot_type AS type, validation_status AS "validationStatus"
        FROM backup_snapshots WHERE tier IS NOT NULL AND forgotten_at IS NULL ORDER BY tier, created_at DESC`,
   );
+  // Tier 4 lives in the off-site repository: its newest snapshot is the newest one copied there.
+  const offsite = await db.query<SnapshotBrief>(
+    `SELECT s.id, s.created_at AS "createdAt", s.snapshot_type AS type, 4 AS tier, s.validation_status AS "validationStatus"
+       FROM backup_snapshots s
+      WHERE s.offsite_copies <> '[]'::jsonb AND EXISTS (SELECT 1 FROM jsonb_array_elements(s.offsite_copies) c WHERE NOT c ? 'forgottenAt')
+      ORDER BY s.created_at DESC LIMIT 1`,
+  );
   const tierJobs = await db.query<{ tier: number; lastSuccess: Date | null; lastFailure: Date | null }>(
     `SELECT tier, max(completed_at) FILTER (WHERE status = 'completed') AS "lastSuccess", max(completed_at) FILTER (WHERE status = 'failed') AS "lastFailure"
        FROM backup_jobs WHERE tier IS NOT NULL GROUP BY tier`,
@@ -101,7 +108,7 @@ async function build(opts: StatusOptions): Promise<StatusResponse> {
     return {
       tier,
       name: TIER_NAMES[tier],
-      lastSnapshot: brief(tierSnaps.rows.find((r) => r.tier === tier)),
+      lastSnapshot: brief(tier === 4 ? offsite.rows[0] : tierSnaps.rows.find((r) => r.tier === tier)),
       lastSuccessAt: j?.lastSuccess ? j.lastSuccess.toISOString() : null,
       lastFailureAt: j?.lastFailure ? j.lastFailure.toISOString() : null,
       nextRunAt: next[tier] ? next[tier]!.toISOString() : null,

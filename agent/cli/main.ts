@@ -31,6 +31,11 @@ function globalOptions(cmd: Command): Command {
     .option('--parallelism <n>', 'parallel export workers (default: one per core)', positiveInt);
 }
 
+/** The zone wedding days and cron patterns are read in (shared with the tier 1 commands' WEDSYNC_TIME_ZONE). */
+function timeZoneOption(): Option {
+  return new Option('--time-zone <zone>', "IANA zone the wedding day and cron patterns are read in (default: this machine's)").env('WEDSYNC_TIME_ZONE');
+}
+
 let exitCode = 0;
 
 function define(program: Command, name: string, description: string, load: () => Promise<{ run: Runner }>): Command {
@@ -101,7 +106,44 @@ export function buildProgram(): Command {
     .option('--port <n>', 'API port (default: a free one)', (v) => (v === '0' ? 0 : positiveInt(v)))
     .option('--allow-remote', 'allow a non-loopback --host (the API is then served over HTTPS only)')
     .option('--tls-cert <file>', 'PEM certificate for HTTPS (default for remote binds: a generated self-signed one, fingerprint printed)')
-    .option('--tls-key <file>', 'PEM private key of --tls-cert');
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--no-scheduler', 'do not plan backups (other agents plan; this one still runs jobs)')
+    .option('--no-runner', 'do not run backup jobs (API and planning only)')
+    .addOption(timeZoneOption())
+    .addOption(new Option('--full-cron <pattern>', 'daily full backup, cron in --time-zone (default "0 2 * * *")').env('WEDSYNC_FULL_CRON'))
+    .addOption(new Option('--offsite-cron <pattern>', 'weekly off-site copy (default "0 3 * * 0")').env('WEDSYNC_OFFSITE_CRON'))
+    .addOption(new Option('--prune-cron <pattern>', 'nightly prune, or "off" (default "30 4 * * *")').env('WEDSYNC_PRUNE_CRON'))
+    .addOption(new Option('--hook-command <cmd>', 'run on a job failure (and success with --hook-on-success), JSON payload on stdin').env('WEDSYNC_HOOK_COMMAND'))
+    .addOption(new Option('--hook-url <url>', 'POST a JSON payload here on a job failure (and success with --hook-on-success)').env('WEDSYNC_HOOK_URL'))
+    .option('--hook-on-success', 'also announce successful jobs')
+    .option('--urgent-jobs <n>', 'urgent jobs (priority >= 7) run at once (default 1)', positiveInt)
+    .option('--routine-jobs <n>', 'other jobs run at once (default 1)', positiveInt);
+
+  define(program, 'plan', 'what the scheduler will run, when and why (the same --now always gives the same plan)', () => import('./commands/plan.js'))
+    .option('--now <iso>', 'plan from this instant (default: now)', isoTime)
+    .option('--hours <n>', 'how far ahead', positiveInt, 24)
+    .addOption(timeZoneOption())
+    .addOption(new Option('--full-cron <pattern>', 'daily full backup cron (default "0 2 * * *")').env('WEDSYNC_FULL_CRON'))
+    .addOption(new Option('--offsite-cron <pattern>', 'weekly off-site copy cron (default "0 3 * * 0")').env('WEDSYNC_OFFSITE_CRON'));
+
+  define(program, 'status', 'upcoming weddings with criticality, last snapshot per tier, RPO against target, failing jobs (exit 1 when unhealthy)', () => import('./commands/status.js'))
+    .option('--days <n>', 'weddings up to this many days ahead', positiveInt, 30)
+    .addOption(timeZoneOption())
+    .addOption(new Option('--full-cron <pattern>', 'daily full backup cron (default "0 2 * * *")').env('WEDSYNC_FULL_CRON'))
+    .addOption(new Option('--offsite-cron <pattern>', 'weekly off-site copy cron (default "0 3 * * 0")').env('WEDSYNC_OFFSITE_CRON'));
+
+  define(program, 'prune', 'forget snapshots the retention policy no longer keeps, delete packs nothing needs, repack mostly-garbage packs', () => import('./commands/prune.js'))
+    .option('--dry-run', 'show what would be forgotten and deleted; change nothing')
+    .option('--offsite', 'prune the off-site repository (--offsite-repo) instead: copies are kept a year')
+    .option('--grace <minutes>', 'unreferenced packs seen for less than this are kept: backups in progress (default 360)', positiveInt)
+    .option('--repack-threshold <p>', 'repack packs with at least this much garbage, e.g. 50%', fraction)
+    .option('--wait-lock <seconds>', 'wait this long for running backups to release the repository (default 60)', (v) => (v === '0' ? 0 : positiveInt(v)))
+    .addOption(timeZoneOption());
+
+  define(program, 'copy', 'copy a snapshot to another repository (off-site): only what it lacks, manifest last, then verify the copy', () => import('./commands/copy.js'))
+    .argument('<snapshot>', 'snapshot id or "latest"')
+    .option('--to <location>', 'target repository, s3://bucket/prefix or a folder (default: --offsite-repo)')
+    .option('--verify-data', 'also read every blob of the snapshot back from the target');
 
   define(program, 'verify', 'prove snapshots restorable: exit 0 valid, 1 problems found (printed with snapshot, wedding, data type)', () => import('./commands/verify.js'))
     .argument('<snapshot>', 'snapshot id, "latest" or "all"')

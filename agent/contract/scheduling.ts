@@ -255,3 +255,12 @@ export const CancelJobResponseSchema = z.object({
   jobId: z.string(),
   outcome: z.enum(['cancelled', 'already-finished']),
 });
+
+export const PlanQuerySchema = z
+  .object({
+    /** Instant to plan from (default now): the same instant always gives the same plan. */
+    now: isoInstant.optional(),
+    hours: z.coerce.number().int().min(1).max(24 * 14).default(24),
+  })
+  .strict();
+export type PlanQuery = z.infer<typeof PlanQuerySchema>;

@@ -13,6 +13,18 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>): P
     allowRemote: Boolean(opts.allowRemote),
     tlsCert: opts.tlsCert as string | undefined,
     tlsKey: opts.tlsKey as string | undefined,
+    // The scheduler, the job runner and the nightly prune (agent/jobs/runner-daemon.ts).
+    jobs: {
+      scheduler: opts.scheduler !== false,
+      runner: opts.runner !== false,
+      timeZone: opts.timeZone as string | undefined,
+      fullCron: opts.fullCron as string | undefined,
+      offsiteCron: opts.offsiteCron as string | undefined,
+      pruneCron: opts.pruneCron === 'off' ? null : (opts.pruneCron as string | undefined),
+      hooks: { command: opts.hookCommand as string | undefined, webhookUrl: opts.hookUrl as string | undefined, onSuccess: Boolean(opts.hookOnSuccess) },
+      urgentConcurrency: opts.urgentJobs as number | undefined,
+      routineConcurrency: opts.routineJobs as number | undefined,
+    },
   });
   const info = { ok: true, url: agent.url, tokenFile: join(ctx.config.home, 'agent-token'), tlsFingerprint: agent.tlsFingerprint };
   if (ctx.json) process.stdout.write(`${JSON.stringify(info)}\n`);
