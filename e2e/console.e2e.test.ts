@@ -38,7 +38,8 @@ describe('console e2e (Chromium)', () => {
       { databaseUrl: proxy.url(world.db.url), repo: join(world.dir, 'repo'), photoStore: join(world.dir, 'photos'), home: join(world.dir, 'home') },
       { WEDSYNC_PASSPHRASE: world.passphrase },
     );
-    agent = await startAgent({ config, logger: await silentLogger(), port: 0 });
+    // Tier 1 on: it fills the local cache the wedding-day screen reads (offline included).
+    agent = await startAgent({ config, logger: await silentLogger(), port: 0, tier1: true });
     browser = await launchBrowser();
   });
 

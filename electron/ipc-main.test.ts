@@ -98,7 +98,7 @@ describe('electron IPC bridge (ipc-main.ts)', () => {
   it('URI-encodes path parameters, so a value cannot change the route', async () => {
     const { ipc, calls } = setup(() => Response.json({ weddingId: SNAPSHOT, stored: false, settings: { backupFrequencyMinutes: 60, retentionPolicy: 'standard', highPriorityStart: null, highPriorityEnd: null, offsiteBackupRequired: true, realtimeEnabled: true, notificationPreferences: { onFailure: true, onSuccess: false } } }));
     await ipc.invoke('agent:getWeddingSettings', console(), { params: { weddingId: SNAPSHOT } });
-    expect(calls[0]!.url).toBe(`http://127.0.0.1:4321/api/weddings/${SNAPSHOT}/backup-settings`);
+    expect(calls[0]!.url).toBe(`http://127.0.0.1:4321/api/backup/weddings/${SNAPSHOT}/settings`);
   });
 
   it('passes agent errors through with code and fields, and never the token', async () => {
