@@ -68,7 +68,7 @@ describe('console e2e (Chromium)', () => {
     await page.getByText('Repository size and backup durations').waitFor();
     await page.locator('.recharts-surface').first().waitFor();
     // An emergency backup of one wedding from the dashboard: progress while it runs, then its snapshot.
-    await page.getByLabel('Wedding').selectOption(wedding.id);
+    await page.getByLabel('Wedding', { exact: true }).selectOption(wedding.id);
     await page.getByRole('button', { name: 'Back up now' }).click();
     await page.getByText(/^Done: /).waitFor({ timeout: 60_000 });
     const { rows: emergency } = await world.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM backup_snapshots WHERE snapshot_type = 'emergency' AND $1 = ANY(wedding_ids)`, [wedding.id]);
@@ -80,7 +80,7 @@ describe('console e2e (Chromium)', () => {
     const { page } = browser;
     await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Snapshots', exact: true }).click();
     await page.getByRole('table', { name: 'Snapshots' }).waitFor();
-    await page.getByLabel('Wedding').fill(wedding.couple_names);
+    await page.getByLabel('Wedding', { exact: true }).fill(wedding.couple_names);
     await page.locator(`tr[data-snapshot-id="${snapshotId}"] a`).click();
     const row = page.locator(`tr[data-wedding-id="${wedding.id}"]`);
     await row.waitFor();
