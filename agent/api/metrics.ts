@@ -76,7 +76,17 @@ export function createMetrics(options: MetricsOptions = {}): AgentMetrics {
       this.set({ state: 'failed_last_day' }, s.queue.failedLastDay);
     },
   });
-  const rpoTarget = new Gauge({ name: 'wedsync_backup_wedding_rpo_target_seconds', help: 'Recovery point objective per upcoming wedding', labelNames: ['wedding_id', 'level'] as const, registers: [registry] });
+  new Gauge({
+    name: 'wedsync_backup_wedding_rpo_target_seconds',
+    help: 'Recovery point objective per upcoming wedding',
+    labelNames: ['wedding_id', 'level'] as const,
+    registers: [registry],
+    async collect() {
+      const s = await status();
+      this.reset();
+      for (const w of s?.weddings ?? []) this.set({ wedding_id: w.weddingId, level: w.level }, w.targetRpoMinutes * 60);
+    },
+  });
   new Gauge({
     name: 'wedsync_backup_wedding_rpo_seconds',
     help: 'Achieved recovery point per upcoming wedding: age of its newest snapshot (absent when it has none)',
@@ -85,11 +95,8 @@ export function createMetrics(options: MetricsOptions = {}): AgentMetrics {
     async collect() {
       const s = await status();
       this.reset();
-      rpoTarget.reset();
       for (const w of s?.weddings ?? []) {
-        const labels = { wedding_id: w.weddingId, level: w.level };
-        rpoTarget.set(labels, w.targetRpoMinutes * 60);
-        if (w.achievedRpoMinutes !== null) this.set(labels, w.achievedRpoMinutes * 60);
+        if (w.achievedRpoMinutes !== null) this.set({ wedding_id: w.weddingId, level: w.level }, w.achievedRpoMinutes * 60);
       }
     },
   });
