@@ -192,3 +192,16 @@ export async function openAuditLog(url: string): Promise<AuditLog> {
     close: () => client.end().catch(() => undefined),
   };
 }
+
+/**
+ * One audit row, on a connection of its own, for code that has no AuditLog open (a prune run,
+ * a CLI command): `await auditOnce(url, { action: 'prune', outcome: 'succeeded', actor: { label }, details })`.
+ */
+export async function auditOnce(url: string, entry: AuditEntry): Promise<AuditRow> {
+  const log = await openAuditLog(url);
+  try {
+    return await log.record(entry);
+  } finally {
+    await log.close();
+  }
+}
