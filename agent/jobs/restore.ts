@@ -189,13 +189,12 @@ export async function startRestore(deps: RestoreDeps, request: RestoreRequest, t
     await p.release();
     throw err;
   }
-  const operation = (await deps.recovery.get(operationId))!;
   const ready = p;
   const run = () => execute(deps, ready, operationId, claims.live);
   const done = deps.exclusive ? deps.exclusive(run) : run();
   // The caller may not wait; the outcome is in the catalog either way.
   done.catch(() => undefined);
-  return { operation, done };
+  return { operation: (await deps.recovery.get(operationId))!, done };
 }
 
 async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: string, liveDigest: string): Promise<RecoveryOperation> {

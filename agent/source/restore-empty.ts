@@ -107,6 +107,17 @@ export async function restoreIntoEmpty(client: pg.Client, url: string, options: 
 
     // Biggest tables first, so the last one to finish is a small one.
     const queue = [...options.tables].sort((a, b) => b.bytes - a.bytes);
+    // Each table's segments are read one step ahead, while the connections are busy in the database.
+    const loads = new Map<EmptyTable, Promise<Map<string, Buffer[]>>>();
+    const load = (t: EmptyTable) => {
+      let p = loads.get(t);
+      if (!p) {
+        p = t.load();
+        p.catch(() => undefined);
+        loads.set(t, p);
+      }
+      return p;
+    };
     const changes: TableChanges[] = [];
     const verification: Verification = { ok: true, checked: 0, rows: 0, mismatches: [] };
     let done = 0;
@@ -117,7 +128,10 @@ export async function restoreIntoEmpty(client: pg.Client, url: string, options: 
           const t = queue.shift()!;
           try {
             const lap = stopwatch();
-            const rows = await t.load();
+            const pending = load(t);
+            if (queue[0]) load(queue[0]);
+            const rows = await pending;
+            loads.delete(t);
             const read = lap();
             await inTransaction(worker, url, async () => {
               const target = quoteQualified(t.table.qualified);
