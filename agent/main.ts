@@ -191,8 +191,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   services.backupStatus = agentJobs.services;
 
   // The console (renderer/dist at `/`, login codes, the wedding directory it picks from).
-  const [{ createConsoleRoutes }, { listWeddings }] = await Promise.all([import('./api/routes/console.js'), import('./source/wedding-directory.js')]);
-  const consoleRoutes = createConsoleRoutes({ token, listWeddings: (q) => listWeddings(url, map, q) });
+  const [{ createConsoleRoutes }, { listWeddings }, { backupHistory }] = await Promise.all([import('./api/routes/console.js'), import('./source/wedding-directory.js'), import('./catalog/backup-history.js')]);
+  const consoleRoutes = createConsoleRoutes({ token, listWeddings: (q) => listWeddings(url, map, q), backupHistory: (limit) => backupHistory(url, limit) });
 
   // Per-user tokens, RLS-scoped visibility, the audit log and restore approvals (api/authz.ts).
   const { openAccessCatalog } = await import('./catalog/rls.js');

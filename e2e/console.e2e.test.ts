@@ -67,13 +67,15 @@ describe('console e2e (Chromium)', () => {
     expect(again.status).toBe(401);
     await page.getByText('Repository size and backup durations').waitFor();
     await page.locator('.recharts-surface').first().waitFor();
+    await page.getByRole('heading', { name: 'Upcoming weddings by criticality' }).waitFor();
+    await screenshot(page, '01-dashboard');
     // An emergency backup of one wedding from the dashboard: progress while it runs, then its snapshot.
     await page.getByLabel('Wedding', { exact: true }).selectOption(wedding.id);
     await page.getByRole('button', { name: 'Back up now' }).click();
     await page.getByText(/^Done: /).waitFor({ timeout: 60_000 });
     const { rows: emergency } = await world.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM backup_snapshots WHERE snapshot_type = 'emergency' AND $1 = ANY(wedding_ids)`, [wedding.id]);
     expect(Number(emergency[0]!.n)).toBeGreaterThan(0);
-    await screenshot(page, '01-dashboard');
+    await screenshot(page, '01b-dashboard-emergency-backup');
   });
 
   it('browses to a wedding in a snapshot, with row counts per data type', async () => {

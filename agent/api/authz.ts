@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SnapshotIdParamsSchema, SnapshotListQuerySchema, EmergencyBackupRequestSchema, type SnapshotDetail, type SnapshotSummary } from '../contract/api.js';
-import { WeddingListQuerySchema, type WeddingListItem } from '../contract/console.js';
+import { WeddingListQuerySchema, type BackupHistoryPoint, type WeddingListItem } from '../contract/console.js';
 import { OperationIdParamsSchema } from '../contract/access.js';
 import type { OfflineWedding, TodayResponse } from '../contract/offline.js';
 import { JobIdParamsSchema, WeddingIdParamsSchema as SettingsWeddingParamsSchema, type PlanResponse, type StatusResponse } from '../contract/scheduling.js';
@@ -186,6 +186,15 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
       const body = payload as { weddings: WeddingListItem[] };
       const mine = await ctx.access.organizationWeddingIds(ctx.user.organizationId);
       return { ...body, weddings: body.weddings.filter((w) => mine.has(w.id)).slice(0, ctx.limit) };
+    },
+  },
+  // The console's history chart (routes/console.ts): only the snapshots the user may see.
+  'GET /api/console/history': {
+    action: 'snapshots.read',
+    async trim(ctx, payload) {
+      const body = payload as { points: BackupHistoryPoint[] };
+      const visible = await ctx.access.visibleSnapshotIds(ctx.user, body.points.map((p) => p.snapshotId));
+      return { ...body, points: body.points.filter((p) => visible.has(p.snapshotId)) };
     },
   },
 

@@ -21,7 +21,9 @@ describe('console route (agent/api/routes/console.ts)', () => {
     await writeFile(join(dir, 'dist', 'index.html'), '<!doctype html><title>console</title>');
     await writeFile(join(dir, 'dist', 'assets', 'app-1234.js'), 'console.log(1)');
     await writeFile(join(dir, 'secret.txt'), 'outside the dist folder');
-    routes = createConsoleRoutes({ token, distDir: join(dir, 'dist'), now: () => now, listWeddings: async (q) => [{ id: 'w1', coupleNames: `match ${q.q ?? ''}`, weddingDate: '2026-06-01', venueName: null, status: null }] });
+    routes = createConsoleRoutes({ token, distDir: join(dir, 'dist'), now: () => now, listWeddings: async (q) => [{ id: 'w1', coupleNames: `match ${q.q ?? ''}`, weddingDate: '2026-06-01', venueName: null, status: null }],
+      backupHistory: async (limit) => [{ snapshotId: 's1', createdAt: '2026-06-01T00:00:00.000Z', snapshotType: 'full', tier: 3, backupSizeBytes: limit, bytesNew: 1, durationMs: 1200 }],
+    });
     const services = { health: async () => ({}), snapshots: {} } as unknown as ApiServices;
     app = createApiServer(services, { token, logger: await silentLogger(), extraRoutes: [routes.register] });
     await app.ready();
@@ -83,6 +85,14 @@ describe('console route (agent/api/routes/console.ts)', () => {
     const bad = await app.inject({ url: '/api/weddings?limit=0', headers: { authorization: `Bearer ${token}` } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.fields[0].field).toBe('query.limit');
+  });
+
+  it('the history chart is an /api route: token required, limit checked', async () => {
+    expect((await app.inject({ url: '/api/console/history' })).statusCode).toBe(401);
+    const ok = await app.inject({ url: '/api/console/history?limit=7', headers: { authorization: `Bearer ${token}` } });
+    expect(ok.json().points[0]).toMatchObject({ snapshotId: 's1', backupSizeBytes: 7, durationMs: 1200 });
+    const bad = await app.inject({ url: '/api/console/history?limit=nope', headers: { authorization: `Bearer ${token}` } });
+    expect(bad.statusCode).toBe(400);
   });
 
   it('says how to build the console when it has not been built', async () => {

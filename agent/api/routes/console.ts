@@ -5,7 +5,15 @@ import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { WeddingListQuerySchema, WeddingListResponseSchema, type WeddingListItem, type WeddingListQuery } from '../../contract/console.js';
+import {
+  BackupHistoryQuerySchema,
+  BackupHistoryResponseSchema,
+  WeddingListQuerySchema,
+  WeddingListResponseSchema,
+  type BackupHistoryPoint,
+  type WeddingListItem,
+  type WeddingListQuery,
+} from '../../contract/console.js';
 import { WedsyncError } from '../../contract/errors.js';
 import { parse, send } from '../http.js';
 
@@ -62,6 +70,8 @@ export interface ConsoleOptions {
   distDir?: string;
   /** The wedding directory (GET /api/weddings); absent: the route answers 404 like any unknown route. */
   listWeddings?: (query: WeddingListQuery) => Promise<WeddingListItem[]>;
+  /** The dashboard's history chart (GET /api/console/history); absent: 404 like any unknown route. */
+  backupHistory?: (limit: number) => Promise<BackupHistoryPoint[]>;
   /** Clock, for tests of code expiry. */
   now?: () => number;
 }
@@ -147,6 +157,14 @@ export function createConsoleRoutes(options: ConsoleOptions): ConsoleRoutes {
         if (expires === undefined || expires <= now()) throw new WedsyncError('UNAUTHENTICATED', 'this login link was already used or has expired: ask the agent for a new one');
         return secure(reply).header('cache-control', 'no-store').send({ token: options.token });
       });
+
+      if (options.backupHistory) {
+        const history = options.backupHistory;
+        app.get('/api/console/history', async (req, reply) => {
+          const { limit } = parse(BackupHistoryQuerySchema, req.query, 'query');
+          return send(reply, BackupHistoryResponseSchema, { points: await history(limit) });
+        });
+      }
 
       if (options.listWeddings) {
         const list = options.listWeddings;

@@ -1,9 +1,10 @@
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { SnapshotSummary } from '../../../agent/contract/api.js';
+import type { BackupHistoryPoint } from '../../../agent/contract/console.js';
 import type { StatusResponse } from '../../../agent/contract/scheduling.js';
 import { useClient } from '../../app/context.js';
 import { href, type Route } from '../../app/router.js';
-import { formatBytes, formatDate, formatDateTime, formatMinutes, shortId } from '../../components/format.js';
+import { formatBytes, formatDate, formatDateTime, formatMinutes, formatWhen, shortId } from '../../components/format.js';
 import { useLoad } from '../../components/hooks.js';
 import { Badge, Empty, ErrorState, Loading, PageHeader, validationTone } from '../../components/states.js';
 import { EmergencyBackup } from './EmergencyBackup.js';
@@ -16,14 +17,12 @@ const TIERS = [
   { tier: 4, name: 'off-site' },
 ];
 
-/** Points for the chart: repository size (cumulative new bytes) and backup duration, oldest first. */
-export function chartPoints(snapshots: SnapshotSummary[]): { at: string; sizeMiB: number; durationS: number | null }[] {
-  const sorted = [...snapshots].filter((s) => s.snapshotType !== 'recovery-point').sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+/** Points for the chart, oldest first: repository size (cumulative bytes added) and each backup job's duration. */
+export function chartPoints(history: BackupHistoryPoint[]): { at: string; sizeMiB: number; durationS: number | null; type: string }[] {
   let total = 0;
-  return sorted.map((s) => {
-    total += s.bytesNew ?? 0;
-    const duration = s.completedAt ? (Date.parse(s.completedAt) - Date.parse(s.createdAt)) / 1000 : null;
-    return { at: formatDateTime(s.createdAt), sizeMiB: Math.round((total / (1024 * 1024)) * 100) / 100, durationS: duration === null ? null : Math.round(duration * 100) / 100 };
+  return history.map((p) => {
+    total += p.bytesNew ?? 0;
+    return { at: formatDateTime(p.createdAt), sizeMiB: Math.round((total / (1024 * 1024)) * 100) / 100, durationS: p.durationMs === null ? null : Math.round(p.durationMs / 10) / 100, type: p.snapshotType };
   });
 }
 
@@ -66,7 +65,7 @@ function Weddings({ status }: { status: StatusResponse }) {
                 <Badge tone={w.rpoMet ? 'ok' : 'bad'}>{formatMinutes(w.achievedRpoMinutes)}</Badge>
               </td>
               <td className="num">{formatMinutes(w.targetRpoMinutes)}</td>
-              <td>{w.lastSnapshot ? <a href={href('snapshots', w.lastSnapshot.id)}>{formatDateTime(w.lastSnapshot.createdAt)}</a> : <span className="muted">none</span>}</td>
+              <td>{w.lastSnapshot ? <a href={href('snapshots', w.lastSnapshot.id)}>{formatWhen(w.lastSnapshot.createdAt)}</a> : <span className="muted">none</span>}</td>
             </tr>
           ))}
         </tbody>
@@ -80,12 +79,13 @@ export function Dashboard(_props: { route: Route }) {
   const client = useClient();
   const snapshots = useLoad(() => client.call('listSnapshots', { query: { limit: 500 } }).then((r) => r.snapshots), []);
   const status = useLoad(() => client.call('status', { query: { days: 30 } }), []);
+  const history = useLoad(() => client.call('backupHistory', { query: { limit: 500 } }).then((r) => r.points), []);
 
   const tiers = snapshots.state === 'ok' ? lastPerTier(snapshots.data) : new Map<number, SnapshotSummary>();
   return (
     <section aria-labelledby="dashboard-title">
       <PageHeader title="Dashboard">
-        <button type="button" onClick={() => (snapshots.reload(), status.reload())}>
+        <button type="button" onClick={() => (snapshots.reload(), status.reload(), history.reload())}>
           Refresh
         </button>
       </PageHeader>
@@ -110,7 +110,7 @@ export function Dashboard(_props: { route: Route }) {
                 <div className="muted">…</div>
               ) : s ? (
                 <>
-                  <div className="stat">{formatDateTime(s.createdAt)}</div>
+                  <div className="stat">{formatWhen(s.createdAt)}</div>
                   <a href={href('snapshots', s.id)}>{shortId(s.id)}</a> <Badge tone={validationTone(s.validationStatus)}>{s.validationStatus}</Badge>
                 </>
               ) : (
@@ -120,7 +120,7 @@ export function Dashboard(_props: { route: Route }) {
           );
         })}
       </div>
-      <div className="grid grid-2">
+      <div className="grid" style={{ gridTemplateColumns: 'minmax(0, 2fr) minmax(0, 1fr)' }}>
         <div className="panel">
           <h2>Upcoming weddings by criticality</h2>
           {status.state === 'loading' && <Loading what="wedding status" />}
@@ -164,30 +164,30 @@ export function Dashboard(_props: { route: Route }) {
       </div>
       <div className="panel" style={{ marginTop: 14 }}>
         <h2>Repository size and backup durations</h2>
-        {snapshots.state === 'loading' && <Loading what="snapshots" />}
-        {snapshots.state === 'error' && <ErrorState error={snapshots.error} onRetry={snapshots.reload} what="snapshots" />}
-        {snapshots.state === 'ok' &&
-          (snapshots.data.length === 0 ? (
+        {history.state === 'loading' && <Loading what="backup history" />}
+        {history.state === 'error' && <ErrorState error={history.error} onRetry={history.reload} what="backup history" />}
+        {history.state === 'ok' &&
+          (history.data.length === 0 ? (
             <Empty>No snapshots yet: run a backup to see the repository grow.</Empty>
           ) : (
-            <div style={{ width: '100%', height: 240 }} aria-label="Chart of repository size and backup durations">
+            <div style={{ width: '100%', height: 220 }} aria-label="Chart of repository size and backup durations">
               <ResponsiveContainer>
-                <LineChart data={chartPoints(snapshots.data)} margin={{ top: 8, right: 24, bottom: 8, left: 8 }}>
+                <LineChart data={chartPoints(history.data)} margin={{ top: 8, right: 24, bottom: 8, left: 8 }}>
                   <CartesianGrid strokeDasharray="3 3" stroke="#e2ddd6" />
-                  <XAxis dataKey="at" tick={{ fontSize: 11 }} minTickGap={40} />
+                  <XAxis dataKey="at" tick={{ fontSize: 11 }} minTickGap={60} />
                   <YAxis yAxisId="size" tick={{ fontSize: 11 }} label={{ value: 'MiB', angle: -90, position: 'insideLeft', fontSize: 11 }} />
                   <YAxis yAxisId="dur" orientation="right" tick={{ fontSize: 11 }} label={{ value: 's', angle: 90, position: 'insideRight', fontSize: 11 }} />
                   <Tooltip />
                   <Legend />
-                  <Line yAxisId="size" type="monotone" dataKey="sizeMiB" name="Repository size (MiB)" stroke="#7a3e6c" strokeWidth={2} dot={false} isAnimationActive={false} />
-                  <Line yAxisId="dur" type="monotone" dataKey="durationS" name="Backup duration (s)" stroke="#d9822b" strokeWidth={2} isAnimationActive={false} />
+                  <Line yAxisId="size" type="stepAfter" dataKey="sizeMiB" name="Repository size (MiB)" stroke="#7a3e6c" strokeWidth={2} dot={false} isAnimationActive={false} />
+                  <Line yAxisId="dur" type="linear" dataKey="durationS" name="Backup duration (s)" stroke="#d9822b" strokeWidth={2} connectNulls isAnimationActive={false} />
                 </LineChart>
               </ResponsiveContainer>
             </div>
           ))}
-        {snapshots.state === 'ok' && snapshots.data.length > 0 && (
+        {history.state === 'ok' && history.data.length > 0 && (
           <p className="muted">
-            {snapshots.data.length} snapshots · {formatBytes(snapshots.data.reduce((a, s) => a + (s.bytesNew ?? 0), 0))} stored
+            {history.data.length} snapshots · {formatBytes(history.data.reduce((a, p) => a + (p.bytesNew ?? 0), 0))} added to the repository
           </p>
         )}
       </div>
