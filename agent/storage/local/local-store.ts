@@ -15,6 +15,14 @@ import { describeErrno, errnoCode, mapFsError } from './fs-errors.js';
  */
 const tempName = (kind: 'tmp' | 'probe'): string => `~${kind}-${randomBytes(8).toString('hex')}`;
 
+/**
+ * A temp file this old belongs to a put whose process died (kill -9, power cut) between creating
+ * it and the rename: no put takes an hour. list() removes such files in the folders it walks, so
+ * crashes do not leak disk space forever (prune lists packs/, index/, snapshots/, keys/, locks/).
+ */
+export const STALE_TEMP_MS = 60 * 60_000;
+const TEMP_FILE = /^~(tmp|probe)-[0-9a-f]{16}$/;
+
 /** Missing path components, when reading or deleting: there is simply no such blob. */
 const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 
@@ -185,7 +193,10 @@ export class LocalBlobStore implements BlobStore {
       entries.map(async (entry) => {
         const name = rel === '' ? entry.name : `${rel}/${entry.name}`;
         // Temp files ('~…') and anything else that is not a blob name are not blobs.
-        if (!isValidBlobName(entry.name)) return;
+        if (!isValidBlobName(entry.name)) {
+          if (entry.isFile() && TEMP_FILE.test(entry.name)) await this.removeIfStale(join(dir, entry.name));
+          return;
+        }
         if (entry.isDirectory()) {
           if (`${name}/`.startsWith(prefix)) await this.walk(name, prefix, out);
         } else if (entry.isFile() && name.startsWith(prefix)) {
@@ -194,6 +205,15 @@ export class LocalBlobStore implements BlobStore {
         }
       }),
     );
+  }
+
+  /** Removes a crashed put's temp file (see STALE_TEMP_MS); best effort, never fails a listing. */
+  private async removeIfStale(path: string): Promise<void> {
+    try {
+      if (Date.now() - (await stat(path)).mtimeMs > STALE_TEMP_MS) await unlink(path);
+    } catch {
+      // Gone already (another lister), or not ours to remove: it stays invisible either way.
+    }
   }
 
   /** Size, or null when the file vanished between readdir and stat (a concurrent delete). */
