@@ -166,7 +166,7 @@ describe('console e2e (Chromium)', () => {
     await screenshot(page, '07-audit');
   });
 
-  it('rejects bad input in the settings form, naming the field', async () => {
+  it('rejects bad input in the settings form, naming the field, and saves the corrected settings', async () => {
     const { page } = browser;
     await page.goto(`${agent.url}/#/settings/${wedding.id}`);
     const freq = page.getByLabel('Backup frequency (minutes)');
@@ -178,6 +178,13 @@ describe('console e2e (Chromium)', () => {
     await page.getByText('Webhook URL: must be an http:// or https:// URL').waitFor();
     expect(await freq.getAttribute('aria-invalid')).toBe('true');
     await screenshot(page, '08-settings-rejected');
+    // Corrected, it is saved through the API and lands in wedding_backup_settings.
+    await freq.fill('30');
+    await page.getByLabel('Webhook URL').fill('');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('Saved.').waitFor();
+    const { rows } = await world.client.query<{ m: number }>('SELECT backup_frequency_minutes AS m FROM wedding_backup_settings WHERE wedding_id = $1', [wedding.id]);
+    expect(rows[0]?.m).toBe(30);
   });
 
   it("shows today's wedding from the local copy, and still with the database stopped (offline banner)", async () => {
