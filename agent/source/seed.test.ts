@@ -405,6 +405,9 @@ describe('seed without the privilege to switch triggers off', () => {
       await c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw'`);
       await c.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}`);
       await c.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+      // wedding_backup_settings is under row-level security (005_rls.sql): a loader without a
+      // user is the service, which has the all-rows policy.
+      await c.query(`GRANT wedsync_service TO ${role}`);
     });
   });
   afterAll(async () => {
