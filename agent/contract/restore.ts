@@ -199,3 +199,7 @@ export type RecoveryOperationListQuery = z.infer<typeof RecoveryOperationListQue
 export const RecoveryOperationListResponseSchema = z.object({ operations: z.array(RecoveryOperationSchema) });
 export const RecoveryOperationIdParamsSchema = z.object({ id: uuidSchema }).strict();
 export const RecoveryOperationResponseSchema = z.object({ operation: RecoveryOperationSchema });
+
+/** `POST /api/backup/recovery-operations/:id/undo`: confirms an undo with the token its undo preview issued. */
+export const UndoRequestSchema = z.object({ confirmationToken: z.string().min(1, { error: 'is required: get one from POST /api/backup/recovery-operations/:id/undo-preview' }) }).strict();
+export type UndoRequest = z.infer<typeof UndoRequestSchema>;

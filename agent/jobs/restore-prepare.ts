@@ -38,6 +38,8 @@ export interface PrepareDeps {
   /** The live wedding database. */
   liveUrl: string;
   openTarget(url: string): Promise<RestoreTarget>;
+  /** Reads a manifest (default repo.loadManifest); the agent passes a cached one: manifests never change. */
+  loadManifest?: (snapshotId: string) => Promise<Manifest>;
 }
 
 export interface PreparedItem extends RestorePreviewItem {
@@ -119,7 +121,8 @@ export function snapshotParts(prepared: Pick<PreparedRestore, 'segments'>, scope
 export async function prepareRestore(deps: PrepareDeps, request: RestoreRequest, filter?: PrepareFilter): Promise<PreparedRestore> {
   // The index (needed to read segments), the manifest and the target connection load together.
   deps.repo.loadIndex().catch(() => undefined);
-  const [m, t] = await Promise.allSettled([deps.repo.loadManifest(request.snapshotId), deps.openTarget(request.targetUrl ?? deps.liveUrl)]);
+  const loadManifest = deps.loadManifest ?? ((id: string) => deps.repo.loadManifest(id));
+  const [m, t] = await Promise.allSettled([loadManifest(request.snapshotId), deps.openTarget(request.targetUrl ?? deps.liveUrl)]);
   if (m.status === 'rejected' || t.status === 'rejected') {
     if (t.status === 'fulfilled') await t.value.close();
     throw m.status === 'rejected' ? m.reason : (t as PromiseRejectedResult).reason;

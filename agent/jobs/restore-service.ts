@@ -1,4 +1,5 @@
 import { WedsyncError } from '../contract/errors.js';
+import type { Manifest } from '../contract/manifest.js';
 import type {
   EmergencyRestoreRequest,
   RecoveryOperation,
@@ -9,7 +10,7 @@ import type {
   RestorePreview,
   RestoreProgress,
 } from '../contract/restore.js';
-import { diffRowsPage, previewRestore, startRestore, type RestoreDeps } from './restore.js';
+import { diffRowsPage, previewRestore, startRestore, undoRequest, type RestoreDeps, type RestoreRequest } from './restore.js';
 
 /**
  * The restore API group as the agent serves it: previews with tokens, confirmed restores run in
@@ -24,23 +25,54 @@ export interface RestoreServices {
   listOperations(query: RecoveryOperationListQuery): Promise<RecoveryOperation[]>;
   /** NOT_FOUND for an unknown id. */
   getOperation(id: string): Promise<RecoveryOperation>;
+  /** The preview (and token) of undoing operation `id`: its recovery point, same weddings and tables. */
+  undoPreview(id: string): Promise<RestorePreview>;
+  /** Confirms an undo like emergencyRestore: recorded as an 'undo' operation, run in the background. */
+  undo(id: string, confirmationToken: string): Promise<RecoveryOperation>;
   /** Settles when every restore started here has ended (agent shutdown, tests). */
   idle(): Promise<void>;
 }
 
-export function createRestoreServices(deps: RestoreDeps): RestoreServices {
+/** Manifests kept in memory: a preview and its restore read the same one (seconds for a big snapshot). */
+const MANIFEST_CACHE = 4;
+
+export function createRestoreServices(base: RestoreDeps): RestoreServices {
+  const manifests = new Map<string, Promise<Manifest>>();
+  const deps: RestoreDeps = {
+    ...base,
+    loadManifest(id) {
+      let m = manifests.get(id);
+      if (!m) {
+        m = base.repo.loadManifest(id);
+        manifests.set(id, m);
+        // A failed read is not kept; the oldest entry goes when the cache is full.
+        m.catch(() => manifests.delete(id));
+        if (manifests.size > MANIFEST_CACHE) manifests.delete(manifests.keys().next().value!);
+      }
+      return m;
+    },
+  };
   const progress = new Map<string, RestoreProgress>();
   const running = new Set<Promise<unknown>>();
   const withProgress: RestoreDeps = {
     ...deps,
     onProgress: (id, p) => {
       progress.set(id, p);
-      deps.onProgress?.(id, p);
+      base.onProgress?.(id, p);
     },
   };
   const merge = (op: RecoveryOperation): RecoveryOperation => {
     const p = progress.get(op.id);
     return op.status === 'running' && p ? { ...op, progress: p } : op;
+  };
+  const start = async (request: RestoreRequest, token: string): Promise<RecoveryOperation> => {
+    const started = await startRestore(withProgress, request, token, { initiatedByLabel: 'api' });
+    const done = started.done.catch(() => undefined).finally(() => {
+      running.delete(done);
+      progress.delete(started.operation.id);
+    });
+    running.add(done);
+    return merge(started.operation);
   };
   const toRequest = (r: RestorePlanRequest) => ({ snapshotId: r.backupId, recoveryScope: r.recoveryScope, weddingIds: r.weddingIds, dataTypes: r.dataTypes });
 
@@ -53,14 +85,16 @@ export function createRestoreServices(deps: RestoreDeps): RestoreServices {
     diffRows(request) {
       return diffRowsPage(deps, toRequest(request), { weddingId: request.weddingId ?? null, table: request.table, change: request.change, offset: request.offset, limit: request.limit });
     },
-    async emergencyRestore(request) {
-      const started = await startRestore(withProgress, toRequest(request), request.confirmationToken, { initiatedByLabel: 'api' });
-      const done = started.done.catch(() => undefined).finally(() => {
-        running.delete(done);
-        progress.delete(started.operation.id);
-      });
-      running.add(done);
-      return merge(started.operation);
+    emergencyRestore(request) {
+      return start(toRequest(request), request.confirmationToken);
+    },
+    async undoPreview(id) {
+      const { preview, prepared } = await previewRestore(deps, await undoRequest(deps, id));
+      await prepared.release();
+      return preview;
+    },
+    async undo(id, confirmationToken) {
+      return start(await undoRequest(deps, id), confirmationToken);
     },
     async listOperations(query) {
       return (await deps.recovery.list(query)).map(merge);

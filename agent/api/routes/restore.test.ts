@@ -138,6 +138,24 @@ describe('restore API routes (fastify inject, real PostgreSQL)', () => {
     expect(JSON.parse(list.body).operations.map((o: { id: string }) => o.id)).toContain(operation.id);
   });
 
+  it('undo over HTTP: preview with a token, then confirm; recorded as an undo', async () => {
+    const [done] = (await restore.listOperations({ status: 'completed', limit: 1 }));
+    const bad = await app.inject({ method: 'POST', url: `/api/backup/recovery-operations/${done!.id}/undo`, headers: auth, payload: {} });
+    expect(bad.statusCode).toBe(400);
+    expect(fields(bad.body)).toEqual(['body.confirmationToken']);
+    const preview = await app.inject({ method: 'POST', url: `/api/backup/recovery-operations/${done!.id}/undo-preview`, headers: auth });
+    expect(preview.statusCode).toBe(200);
+    const p = JSON.parse(preview.body);
+    expect(p.plan).toMatchObject({ snapshotId: done!.preRecoverySnapshot, weddingIds: done!.affectedWeddings });
+    const undo = await app.inject({ method: 'POST', url: `/api/backup/recovery-operations/${done!.id}/undo`, headers: auth, payload: { confirmationToken: p.confirmationToken } });
+    expect(undo.statusCode).toBe(202);
+    await restore.idle();
+    const op = await restore.getOperation(JSON.parse(undo.body).operation.id);
+    expect(op).toMatchObject({ status: 'completed', operationType: 'undo' });
+    const unknown = await app.inject({ method: 'POST', url: '/api/backup/recovery-operations/00000000-0000-4000-8000-000000000000/undo-preview', headers: auth });
+    expect(unknown.statusCode).toBe(404);
+  });
+
   it('a forged token is a 400 and changes nothing', async () => {
     const res = await post('/api/backup/emergency-restore', { backupId: snapshotId, recoveryScope: 'complete', confirmationToken: 'wsr1.e30.AAAA' });
     expect(res.statusCode).toBe(400);

@@ -10,6 +10,7 @@ import {
   RestoreDiffRowsResponseSchema,
   RestorePlanRequestSchema,
   RestorePreviewSchema,
+  UndoRequestSchema,
 } from '../../contract/restore.js';
 import { parse, send } from '../http.js';
 import type { ApiServices } from '../services.js';
@@ -21,6 +22,8 @@ import type { ApiServices } from '../services.js';
  *   POST /api/backup/emergency-restore      the WS-337 body with the token → 202 { operation } (runs in the background)
  *   GET  /api/backup/recovery-operations    the audit trail, newest first
  *   GET  /api/backup/recovery-operations/:id   one operation, with progress while it runs (poll it)
+ *   POST /api/backup/recovery-operations/:id/undo-preview   what undoing it changes + a token
+ *   POST /api/backup/recovery-operations/:id/undo           { confirmationToken } → 202 { operation } (type undo)
  */
 export function registerRestoreRoutes(app: FastifyInstance, services: ApiServices): void {
   const restore = () => {
@@ -51,5 +54,16 @@ export function registerRestoreRoutes(app: FastifyInstance, services: ApiService
   app.get('/api/backup/recovery-operations/:id', async (req, reply) => {
     const { id } = parse(RecoveryOperationIdParamsSchema, req.params, 'params');
     return send(reply, RecoveryOperationResponseSchema, { operation: await restore().getOperation(id) });
+  });
+
+  app.post('/api/backup/recovery-operations/:id/undo-preview', async (req, reply) => {
+    const { id } = parse(RecoveryOperationIdParamsSchema, req.params, 'params');
+    return send(reply, RestorePreviewSchema, await restore().undoPreview(id));
+  });
+
+  app.post('/api/backup/recovery-operations/:id/undo', async (req, reply) => {
+    const { id } = parse(RecoveryOperationIdParamsSchema, req.params, 'params');
+    const { confirmationToken } = parse(UndoRequestSchema, req.body, 'body');
+    return send(reply, RecoveryOperationResponseSchema, { operation: await restore().undo(id, confirmationToken) }, 202);
   });
 }
