@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_WEDDING_BACKUP_SETTINGS, type WeddingBackupSettings } from '../contract/scheduling.js';
 import { cronSchedule } from '../jobs/scheduler-cron.js';
-import { dueJobs, planSchedule, type ScheduleConfig, type SchedulingWedding } from './schedule.js';
+import { dueJobs, nextRuns, planSchedule, type ScheduleConfig, type SchedulingWedding } from './schedule.js';
 
 const NOW = new Date('2026-06-10T09:07:00Z'); // a Wednesday
 const A = '0000000a-0000-4000-8000-000000000000';
@@ -132,5 +132,18 @@ describe('dueJobs', () => {
     const a = dueJobs({ now: NOW, since: {}, weddings: WEDDINGS, config: config(true) }).map((d) => d.slotKey);
     const b = dueJobs({ now: NOW, since: {}, weddings: WEDDINGS, config: config(true) }).map((d) => d.slotKey);
     expect(a).toEqual(b);
+  });
+});
+
+describe('nextRuns', () => {
+  it('gives the next slot of each tier, as the plan does', () => {
+    const next = nextRuns({ now: NOW, hours: 24 * 8, weddings: WEDDINGS, config: config(true) });
+    expect(next).toEqual({
+      1: NOW,
+      2: new Date('2026-06-10T09:15:00Z'),
+      3: new Date('2026-06-11T02:00:00Z'),
+      4: new Date('2026-06-14T03:00:00Z'),
+    });
+    expect(nextRuns({ now: NOW, hours: 24, weddings: [], config: config(false) })).toEqual({ 1: null, 2: null, 3: new Date('2026-06-11T02:00:00Z'), 4: null });
   });
 });

@@ -340,12 +340,22 @@ export function dueJobs(input: DueJobsInput): DueJob[] {
   return out;
 }
 
-/** The next slot of each tier after `now` within `hours` (for status), or null. */
+/**
+ * The next slot of each tier at or after `now` (for status), or null when none falls within
+ * `hours`. Cheaper than a whole plan: tier 2 is looked for one day ahead at most.
+ */
 export function nextRuns(input: PlanInput): Record<1 | 2 | 3 | 4, Date | null> {
-  const plan = planSchedule(input);
-  const first = (tier: number) => {
-    const e = plan.entries.find((x) => x.tier === tier && !x.skipped);
-    return e ? new Date(e.at) : null;
+  const { now, config } = input;
+  const until = new Date(now.getTime() + input.hours * 3_600_000);
+  const within = (d: Date | null | undefined) => (d && d.getTime() < until.getTime() ? d : null);
+  const periods = realtimePeriods(input.weddings, now, until, config.timeZone);
+  const t1 = periods.length ? new Date(Math.min(...periods.map((p) => Math.max(p.start.getTime(), now.getTime())))) : null;
+  const slots = [...tier2Slots(input.weddings, now, new Date(Math.min(until.getTime(), now.getTime() + DAY_MS)), config.timeZone).keys()];
+  const t2 = slots.length ? new Date(Math.min(...slots)) : null;
+  return {
+    1: t1,
+    2: t2,
+    3: within(cronSlots(config.dailyFull, now, until)[0]),
+    4: config.offsiteConfigured ? within(cronSlots(config.weeklyOffsite, now, until)[0]) : null,
   };
-  return { 1: first(1), 2: first(2), 3: first(3), 4: first(4) };
 }
