@@ -17,6 +17,7 @@ describe('console e2e (Chromium)', () => {
   let agent: RunningAgent;
   let browser: Browser;
   let snapshotId: string;
+  let incrementalId: string;
   let wedding: { id: string; couple_names: string };
   let proxy: TcpProxy;
 
@@ -26,11 +27,13 @@ describe('console e2e (Chromium)', () => {
     process.env.WEDSYNC_TIME_ZONE = 'UTC';
     world = await createBackupWorld({ weddings: 12, seed: { now: new Date(), timeZone: 'UTC' } });
     snapshotId = (await world.backup({ type: 'full' })).snapshotId;
-    // A second, incremental snapshot (one timeline edit), so the timeline and chart have history.
-    await world.client.query(`UPDATE timeline_events SET notes = 'moved indoors' WHERE id = (SELECT id FROM timeline_events ORDER BY id DESC LIMIT 1)`);
-    await world.backup({ type: 'incremental' });
     const { rows } = await world.client.query<{ id: string; couple_names: string }>('SELECT id::text, couple_names FROM weddings ORDER BY wedding_date, id LIMIT 1');
     wedding = rows[0]!;
+    // Then one guest's dietary needs change and another guest leaves, and an incremental snapshot
+    // records it: history for the chart, and a difference for the snapshot comparison.
+    await world.client.query(`UPDATE guests SET dietary_requirements = 'nut allergy' WHERE id = (SELECT id FROM guests WHERE wedding_id = $1 ORDER BY id LIMIT 1)`, [wedding.id]);
+    await world.client.query(`DELETE FROM guests WHERE id = (SELECT id FROM guests WHERE wedding_id = $1 ORDER BY id DESC LIMIT 1)`, [wedding.id]);
+    incrementalId = (await world.backup({ type: 'incremental' })).snapshotId;
     // The agent reaches PostgreSQL through a proxy the last test cuts: the database "stops".
     const pgUrl = new URL(world.db.url);
     proxy = await startTcpProxy(pgUrl.hostname, Number(pgUrl.port));
@@ -88,9 +91,21 @@ describe('console e2e (Chromium)', () => {
     await row.waitFor();
     await expect.poll(() => row.textContent()).toContain(wedding.couple_names);
     const { rows } = await world.client.query<{ n: string }>('SELECT count(*)::text AS n FROM guests WHERE wedding_id = $1', [wedding.id]);
-    expect(await row.locator('td').nth(2).textContent()).toBe(rows[0]!.n);
+    // The full snapshot holds the guests as they were before the change and the departure.
+    expect(Number(await row.locator('td').nth(2).textContent())).toBe(Number(rows[0]!.n) + 1);
     expect(page.url()).toContain(snapshotId);
     await screenshot(page, '02-snapshots');
+
+    // Compared with the incremental snapshot: one guest removed, one changed (the new dietary need).
+    await row.getByRole('button', { name: 'Compare…' }).click();
+    await page.getByLabel('Other snapshot').selectOption(incrementalId);
+    const guests = page.getByRole('table', { name: 'Changes in public.guests' });
+    await guests.waitFor();
+    await page.getByText('1 removed').waitFor();
+    await page.getByText('1 changed').waitFor();
+    expect(await guests.textContent()).toContain('nut allergy');
+    await page.getByRole('heading', { name: /Compare / }).scrollIntoViewIfNeeded();
+    await screenshot(page, '02b-snapshot-wedding-diff');
     expect(browser.problems).toEqual([]);
   });
 
@@ -124,7 +139,8 @@ describe('console e2e (Chromium)', () => {
     await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Guided restore', exact: true }).click();
     await page.getByLabel(/Search by couple names/).fill(wedding.couple_names.split(' ')[1]!);
     await page.getByRole('button', { name: `Choose ${wedding.couple_names}` }).click();
-    await page.locator(`tr[data-snapshot-id="${snapshotId}"]`).getByRole('button', { name: /^Use snapshot of/ }).click();
+    // The newest snapshot of this wedding (the incremental holds it in full, as every snapshot does).
+    await page.locator(`tr[data-snapshot-id="${incrementalId}"]`).getByRole('button', { name: /^Use snapshot of/ }).click();
     await page.getByRole('button', { name: 'Preview changes' }).click();
     const changes = page.getByRole('table', { name: 'Changes per data type' });
     await changes.waitFor({ timeout: 30_000 });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SnapshotIdParamsSchema, SnapshotListQuerySchema, EmergencyBackupRequestSchema, type SnapshotDetail, type SnapshotSummary } from '../contract/api.js';
-import { WeddingListQuerySchema, type BackupHistoryPoint, type WeddingListItem } from '../contract/console.js';
+import { WeddingDiffParamsSchema, WeddingListQuerySchema, type BackupHistoryPoint, type WeddingListItem } from '../contract/console.js';
 import { OperationIdParamsSchema } from '../contract/access.js';
 import type { OfflineWedding, TodayResponse } from '../contract/offline.js';
 import { JobIdParamsSchema, WeddingIdParamsSchema as SettingsWeddingParamsSchema, type PlanResponse, type StatusResponse } from '../contract/scheduling.js';
@@ -187,6 +187,11 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
       const mine = await ctx.access.organizationWeddingIds(ctx.user.organizationId);
       return { ...body, weddings: body.weddings.filter((w) => mine.has(w.id)).slice(0, ctx.limit) };
     },
+  },
+  // The console's comparison of one wedding between two snapshots: who may read that wedding.
+  'GET /api/console/snapshots/:id/weddings/:weddingId/diff': {
+    action: 'snapshots.read',
+    resource: (ctx) => weddingResource(ctx, parse(WeddingDiffParamsSchema, ctx.req.params, 'params').weddingId),
   },
   // The console's history chart (routes/console.ts): only the snapshots the user may see.
   'GET /api/console/history': {

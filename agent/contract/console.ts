@@ -45,3 +45,41 @@ export type BackupHistoryQuery = z.infer<typeof BackupHistoryQuerySchema>;
 
 /** Oldest first. */
 export const BackupHistoryResponseSchema = z.object({ points: z.array(BackupHistoryPointSchema) });
+
+/**
+ * One wedding compared between two snapshots (GET /api/console/snapshots/:id/weddings/:weddingId/diff?against=OTHER):
+ * per table, the rows added, removed and changed going from `against` (older) to `:id`, matched
+ * by primary key, with the first changed rows decoded.
+ */
+export const WeddingDiffParamsSchema = z.object({ id: z.uuid({ error: 'must be a UUID' }), weddingId: z.uuid({ error: 'must be a UUID' }) }).strict();
+export const WeddingDiffQuerySchema = z
+  .object({
+    against: z.uuid({ error: 'must be a UUID' }),
+    /** Changed rows listed per table (counts are always complete). */
+    rows: z.coerce.number().int().min(0).max(200).default(20),
+  })
+  .strict();
+export type WeddingDiffQuery = z.infer<typeof WeddingDiffQuerySchema>;
+
+const diffRowValues = z.record(z.string(), z.string().nullable());
+export const WeddingDiffTableSchema = z.object({
+  table: z.string(),
+  dataType: z.string().nullable(),
+  /** both: compared · only-from / only-to: the table is in one snapshot's scope only (not compared). */
+  presence: z.enum(['both', 'only-from', 'only-to']),
+  added: z.number().int().nonnegative(),
+  removed: z.number().int().nonnegative(),
+  changed: z.number().int().nonnegative(),
+  unchanged: z.number().int().nonnegative(),
+  rows: z.array(z.object({ change: z.enum(['added', 'removed', 'changed']), before: diffRowValues.nullable(), after: diffRowValues.nullable() })),
+});
+export type WeddingDiffTable = z.infer<typeof WeddingDiffTableSchema>;
+
+export const WeddingDiffResponseSchema = z.object({
+  weddingId: z.string(),
+  /** The older side. */
+  from: z.object({ snapshotId: z.string(), createdAt: z.string(), inSnapshot: z.boolean() }),
+  to: z.object({ snapshotId: z.string(), createdAt: z.string(), inSnapshot: z.boolean() }),
+  tables: z.array(WeddingDiffTableSchema),
+});
+export type WeddingDiffResponse = z.infer<typeof WeddingDiffResponseSchema>;

@@ -9,7 +9,15 @@ import {
 } from '../../agent/contract/api.js';
 import { StatusQuerySchema, WeddingSettingsResponseSchema, statusResponseSchema, weddingBackupSettingsPatchSchema } from '../../agent/contract/scheduling.js';
 import { OfflineWeddingParamsSchema, OfflineWeddingSchema, TodayQuerySchema, TodayResponseSchema } from '../../agent/contract/offline.js';
-import { BackupHistoryQuerySchema, BackupHistoryResponseSchema, WeddingListQuerySchema, WeddingListResponseSchema } from '../../agent/contract/console.js';
+import {
+  BackupHistoryQuerySchema,
+  BackupHistoryResponseSchema,
+  WeddingDiffParamsSchema,
+  WeddingDiffQuerySchema,
+  WeddingDiffResponseSchema,
+  WeddingListQuerySchema,
+  WeddingListResponseSchema,
+} from '../../agent/contract/console.js';
 import {
   EmergencyRestoreRequestSchema,
   RecoveryOperationListQuerySchema,
@@ -61,6 +69,7 @@ export const endpoints = {
   getWeddingSettings: endpoint('GET', '/api/backup/weddings/:weddingId/settings', z.object({ params: weddingParams }).strict(), WeddingSettingsResponseSchema),
   putWeddingSettings: endpoint('PUT', '/api/backup/weddings/:weddingId/settings', z.object({ params: weddingParams, body: weddingBackupSettingsPatchSchema }).strict(), WeddingSettingsResponseSchema),
   backupHistory: endpoint('GET', '/api/console/history', z.object({ query: BackupHistoryQuerySchema.partial().strict() }).partial().strict(), BackupHistoryResponseSchema),
+  diffWedding: endpoint('GET', '/api/console/snapshots/:id/weddings/:weddingId/diff', z.object({ params: WeddingDiffParamsSchema, query: WeddingDiffQuerySchema }).strict(), WeddingDiffResponseSchema),
   listWeddings: endpoint('GET', '/api/weddings', z.object({ query: WeddingListQuerySchema.partial().strict() }).partial().strict(), WeddingListResponseSchema),
   previewRestore: endpoint('POST', '/api/backup/restore/preview', z.object({ body: RestorePlanRequestSchema }).strict(), RestorePreviewSchema),
   restoreDiffRows: endpoint('POST', '/api/backup/restore/preview/rows', z.object({ body: RestoreDiffRowsRequestSchema }).strict(), RestoreDiffRowsResponseSchema),

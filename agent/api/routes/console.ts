@@ -8,9 +8,13 @@ import { z } from 'zod';
 import {
   BackupHistoryQuerySchema,
   BackupHistoryResponseSchema,
+  WeddingDiffParamsSchema,
+  WeddingDiffQuerySchema,
+  WeddingDiffResponseSchema,
   WeddingListQuerySchema,
   WeddingListResponseSchema,
   type BackupHistoryPoint,
+  type WeddingDiffResponse,
   type WeddingListItem,
   type WeddingListQuery,
 } from '../../contract/console.js';
@@ -72,6 +76,8 @@ export interface ConsoleOptions {
   listWeddings?: (query: WeddingListQuery) => Promise<WeddingListItem[]>;
   /** The dashboard's history chart (GET /api/console/history); absent: 404 like any unknown route. */
   backupHistory?: (limit: number) => Promise<BackupHistoryPoint[]>;
+  /** One wedding compared between two snapshots; absent: 404 like any unknown route. */
+  diffWedding?: (snapshotId: string, againstId: string, weddingId: string, rows: number) => Promise<WeddingDiffResponse>;
   /** Clock, for tests of code expiry. */
   now?: () => number;
 }
@@ -163,6 +169,15 @@ export function createConsoleRoutes(options: ConsoleOptions): ConsoleRoutes {
         app.get('/api/console/history', async (req, reply) => {
           const { limit } = parse(BackupHistoryQuerySchema, req.query, 'query');
           return send(reply, BackupHistoryResponseSchema, { points: await history(limit) });
+        });
+      }
+
+      if (options.diffWedding) {
+        const diff = options.diffWedding;
+        app.get('/api/console/snapshots/:id/weddings/:weddingId/diff', async (req, reply) => {
+          const { id, weddingId } = parse(WeddingDiffParamsSchema, req.params, 'params');
+          const { against, rows } = parse(WeddingDiffQuerySchema, req.query, 'query');
+          return send(reply, WeddingDiffResponseSchema, await diff(id.toLowerCase(), against.toLowerCase(), weddingId.toLowerCase(), rows));
         });
       }
 
