@@ -164,12 +164,22 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         };
       },
       emergencyBackup(request) {
-        return backups.run(() =>
-          runBackup(
-            { openSource: () => openBackupSource(url, map, 1), catalog, repo, photoStore, map, logger },
-            { type: 'emergency', weddingIds: [request.weddingId], dataTypes: request.dataTypes, priority: 10 },
-          ),
-        );
+        // A fresh repository (its index as it is now, after any prune) under a shared lock, so a
+        // concurrent prune never deletes a pack this backup relies on.
+        return backups.run(async () => {
+          const { withLock } = await import('./repository/lock.js');
+          const fresh = await openRepo(config.repo, config.passphrase!, logger);
+          try {
+            return await withLock(fresh.store, { kind: 'shared', purpose: `emergency backup of wedding ${request.weddingId} (API)`, waitMs: 60_000 }, () =>
+              runBackup(
+                { openSource: () => openBackupSource(url, map, 1), catalog, repo: fresh, photoStore, map, logger },
+                { type: 'emergency', weddingIds: [request.weddingId], dataTypes: request.dataTypes, priority: 10 },
+              ),
+            );
+          } finally {
+            await fresh.store.close();
+          }
+        });
       },
     },
   };

@@ -43,7 +43,9 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>): P
   const progress = progressLine(ctx.interactive);
   const started = Date.now();
   try {
-    const result = await runBackup(
+    const { withLock } = await import('../../repository/lock.js');
+    // Shared with other backups, exclusive against prune: prune never deletes what we rely on.
+    const result = await withLock(repo.store, { kind: 'shared', purpose: `${type} backup (command line)`, waitMs: 5 * 60_000 }, () => runBackup(
       {
         openSource: () => openBackupSource(url, map, type === 'emergency' ? 1 : ctx.config.parallelism),
         catalog,
@@ -59,7 +61,7 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>): P
           ),
       },
       { type, weddingIds, dataTypes, priority: type === 'emergency' ? 10 : 5 },
-    );
+    ));
     progress.done();
     const text = [
       `snapshot ${result.snapshotId} (${result.type}${result.note ? `; ${result.note}` : ''})`,

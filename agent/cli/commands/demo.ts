@@ -70,7 +70,8 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>): P
     let stopAgent: (() => Promise<void>) | null = null;
     if (opts.agent !== false) {
       const { startAgent } = await import('../../main.js');
-      const agent = await startAgent({ config: { ...ctx.config, databaseUrl, passphrase }, logger: ctx.logger });
+      // jobs: the scheduler, the job runner and the nightly prune run on the demo data too.
+      const agent = await startAgent({ config: { ...ctx.config, databaseUrl, passphrase }, logger: ctx.logger, jobs: true });
       agentUrl = agent.url;
       consoleUrl = agent.consoleUrl();
       stopAgent = () => agent.close();
