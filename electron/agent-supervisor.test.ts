@@ -57,4 +57,16 @@ describe('agent supervisor', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(states.length).toBe(after);
   });
+
+  it('gives up with state failed when the agent keeps exiting before it is ready', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wedsync-sup-'));
+    const script = join(dir, 'broken-agent.cjs');
+    await writeFile(script, "process.stderr.write('PASSPHRASE_REQUIRED\\n'); process.exit(2);");
+    const states: AgentState[] = [];
+    sup = new AgentSupervisor({ command: process.execPath, args: [script], env: process.env, onState: (s) => states.push(s), restartDelayMs: 5, maxFailedStarts: 3 });
+    void sup.start();
+    await expect.poll(() => sup!.state, { timeout: 10_000 }).toBe('failed');
+    expect(states.at(-1)).toBe('failed');
+    expect(sup.agent()).toBeNull();
+  });
 });

@@ -27,6 +27,8 @@ export interface SupervisorOptions {
   /** Backoff base (ms); tests make it small. */
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
+  /** Give up (state 'failed') after this many starts in a row that exit before the agent is ready (bad config, wrong passphrase). */
+  maxFailedStarts?: number;
 }
 
 export interface AgentHandle {
@@ -56,6 +58,7 @@ export class AgentSupervisor {
   private current: AgentHandle | null = null;
   private stopping = false;
   private restarts = 0;
+  private failedStarts = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stateValue: AgentState = 'stopped';
   private readyWaiters: ((h: AgentHandle) => void)[] = [];
@@ -103,6 +106,7 @@ export class AgentSupervisor {
           if (this.child !== child) return;
           this.current = { url: ready.url, token: token.trim() };
           this.restarts = 0;
+          this.failedStarts = 0;
           this.setState('running', ready.url);
           for (const w of this.readyWaiters.splice(0)) w(this.current);
         },
@@ -116,6 +120,12 @@ export class AgentSupervisor {
       this.current = null;
       if (this.stopping) {
         this.setState('stopped');
+        return;
+      }
+      const wasReady = this.stateValue === 'running';
+      if (!wasReady && ++this.failedStarts >= (this.opts.maxFailedStarts ?? 5)) {
+        // It never came up: restarting forever would only hide why. The tray and the window say so.
+        this.setState('failed', `the agent exited ${this.failedStarts} times before it was ready (${signal ?? `code ${code}`}); see its log`);
         return;
       }
       const delay = Math.min(this.opts.maxRestartDelayMs ?? 30_000, (this.opts.restartDelayMs ?? 1000) * 2 ** this.restarts);
