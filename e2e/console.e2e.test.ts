@@ -83,8 +83,10 @@ describe('console e2e (Chromium)', () => {
 
   it('browses to a wedding in a snapshot, with row counts per data type', async () => {
     const { page } = browser;
-    await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Snapshots', exact: true }).click();
+    // Keyboard: Alt+2 opens Snapshots and focus lands on its heading.
+    await page.keyboard.press('Alt+2');
     await page.getByRole('table', { name: 'Snapshots' }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Snapshots');
     await page.getByLabel('Wedding', { exact: true }).fill(wedding.couple_names);
     await page.locator(`tr[data-snapshot-id="${snapshotId}"] a`).click();
     const row = page.locator(`tr[data-wedding-id="${wedding.id}"]`);
@@ -177,6 +179,8 @@ describe('console e2e (Chromium)', () => {
     const table = page.getByRole('table', { name: 'Recovery operations' });
     await table.waitFor();
     await expect.poll(() => table.locator('tbody tr').count()).toBe(2);
+    // The undo is recorded as an undo, newest first.
+    expect(await table.locator('tbody tr').first().textContent()).toContain('undo');
     await table.locator('tbody tr').first().getByRole('link').click();
     await page.locator('[aria-label="Operation detail"]').waitFor();
     await screenshot(page, '07-audit');

@@ -27,6 +27,7 @@ import {
   RestoreDiffRowsResponseSchema,
   RestorePlanRequestSchema,
   RestorePreviewSchema,
+  UndoRequestSchema,
 } from '../../agent/contract/restore.js';
 import { SnapshotValidationResponseSchema, ValidateSnapshotRequestSchema, validationRunSchema, weddingDataReportSchema } from '../../agent/contract/validation-report.js';
 
@@ -75,6 +76,8 @@ export const endpoints = {
   restoreDiffRows: endpoint('POST', '/api/backup/restore/preview/rows', z.object({ body: RestoreDiffRowsRequestSchema }).strict(), RestoreDiffRowsResponseSchema),
   emergencyRestore: endpoint('POST', '/api/backup/emergency-restore', z.object({ body: EmergencyRestoreRequestSchema }).strict(), RecoveryOperationResponseSchema),
   listRecoveryOperations: endpoint('GET', '/api/backup/recovery-operations', z.object({ query: RecoveryOperationListQuerySchema.partial().strict() }).partial().strict(), RecoveryOperationListResponseSchema),
+  undoPreview: endpoint('POST', '/api/backup/recovery-operations/:id/undo-preview', z.object({ params: idParams }).strict(), RestorePreviewSchema),
+  undo: endpoint('POST', '/api/backup/recovery-operations/:id/undo', z.object({ params: idParams, body: UndoRequestSchema }).strict(), RecoveryOperationResponseSchema),
   getRecoveryOperation: endpoint('GET', '/api/backup/recovery-operations/:id', z.object({ params: idParams }).strict(), RecoveryOperationResponseSchema),
   weddingsToday: endpoint('GET', '/api/weddings/today', z.object({ query: TodayQuerySchema }).partial().strict(), TodayResponseSchema),
   offlineWedding: endpoint('GET', '/api/weddings/:id/offline', z.object({ params: OfflineWeddingParamsSchema }).strict(), OfflineWeddingSchema),

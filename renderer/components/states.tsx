@@ -63,7 +63,7 @@ export function ProgressBar({ done, total, label }: { done: number; total: numbe
 export function PageHeader({ title, children }: { title: string; children?: ReactNode }) {
   return (
     <header className="page-header">
-      <h1>{title}</h1>
+      <h1 tabIndex={-1}>{title}</h1>
       <div className="page-actions">{children}</div>
     </header>
   );

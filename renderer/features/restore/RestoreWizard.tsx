@@ -330,13 +330,14 @@ export function RestoreWizard({ route }: { route: Route }) {
     heading.current?.querySelector<HTMLElement>('h2')?.focus();
   }, [step]);
 
-  const runPreview = async (p: RestorePlanRequest) => {
+  /** Preview a plan; for an undo, the agent's undo preview of that operation (same shape, its own token). */
+  const runPreview = async (p: RestorePlanRequest, undoOperationId?: string) => {
     setPlan(p);
     setPreview(null);
     setPreviewError(null);
     setStep(3);
     try {
-      setPreview(await client.call('previewRestore', { body: p }));
+      setPreview(undoOperationId ? await client.call('undoPreview', { params: { id: undoOperationId } }) : await client.call('previewRestore', { body: p }));
     } catch (err) {
       setPreviewError(err as Error);
     }
@@ -347,7 +348,9 @@ export function RestoreWizard({ route }: { route: Route }) {
     setBusy(true);
     setConfirmError(null);
     try {
-      const r = await client.call('emergencyRestore', { body: { ...plan, confirmationToken: preview.confirmationToken } });
+      const r = undoOf
+        ? await client.call('undo', { params: { id: undoOf.id }, body: { confirmationToken: preview.confirmationToken } })
+        : await client.call('emergencyRestore', { body: { ...plan, confirmationToken: preview.confirmationToken } });
       setOperation(r.operation);
       setStep(5);
     } catch (err) {
@@ -375,12 +378,16 @@ export function RestoreWizard({ route }: { route: Route }) {
     if (!op.preRecoverySnapshot) return;
     setUndoOf(op);
     setOperation(null);
-    void runPreview({
-      backupId: op.preRecoverySnapshot,
-      recoveryScope: op.recoveryScope,
-      ...(op.recoveryScope !== 'complete' ? { weddingIds: op.affectedWeddings } : {}),
-      ...(op.recoveryScope === 'selective' && op.dataTypes ? { dataTypes: op.dataTypes as DataType[] } : {}),
-    });
+    // The plan here only serves the row listing; what undo does is the agent's undo preview.
+    void runPreview(
+      {
+        backupId: op.preRecoverySnapshot,
+        recoveryScope: op.recoveryScope,
+        ...(op.recoveryScope !== 'complete' ? { weddingIds: op.affectedWeddings } : {}),
+        ...(op.recoveryScope === 'selective' && op.dataTypes ? { dataTypes: op.dataTypes as DataType[] } : {}),
+      },
+      op.id,
+    );
   };
 
   const restart = () => {
@@ -483,7 +490,7 @@ export function RestoreWizard({ route }: { route: Route }) {
             {previewError && (
               <div className="panel">
                 <h2>Preview: what will change</h2>
-                <ErrorState error={previewError} onRetry={() => plan && void runPreview(plan)} what="the preview" />
+                <ErrorState error={previewError} onRetry={() => plan && void runPreview(plan, undoOf?.id)} what="the preview" />
                 <div className="wizard-actions">
                   <button type="button" onClick={() => setStep(undoOf ? 6 : 2)}>
                     Back
