@@ -3,7 +3,7 @@ import { changesSince, hasChangeJournal, type ChangeSet } from './changes.js';
 import { databaseError } from './db.js';
 import { planFullExport, runExport, weddingColumnOf, type ExportProgress, type ExportRun, type SegmentSink, type WorkItem } from './export.js';
 import { introspect, type SchemaInfo, type TableInfo } from './introspect.js';
-import { openSnapshotSession, type SnapshotSession } from './snapshot-session.js';
+import { openSnapshotSession, type SnapshotSession, type SnapshotSessionOptions } from './snapshot-session.js';
 import { photoRows, weddingFacts, type PhotoRow, type WeddingFacts } from './weddings.js';
 
 /**
@@ -30,8 +30,8 @@ export interface BackupSource {
   close(): Promise<void>;
 }
 
-export async function openBackupSource(url: string, map: SchemaMap, parallelism: number): Promise<BackupSource> {
-  const session: SnapshotSession = await openSnapshotSession(url, parallelism);
+export async function openBackupSource(url: string, map: SchemaMap, parallelism: number, options: SnapshotSessionOptions = {}): Promise<BackupSource> {
+  const session: SnapshotSession = await openSnapshotSession(url, parallelism, options);
   const wrap = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();

@@ -19,6 +19,19 @@ export function databaseError(err: unknown, url: string): WedsyncError {
   const where = describeDatabase(url);
   const e = err as { code?: string; message?: string };
   const code = e.code ?? '';
+  // The server answered, so "cannot reach" would mislead (the regex below matches "timeout"):
+  // say what it did. A lock wait that ran out is a conflict with another transaction.
+  if (code === '55P03') {
+    return new WedsyncError('CONFLICT', `a table at ${where} is locked by another transaction: ${(e.message ?? '').split('\n')[0]} (gave up waiting; retry once that transaction ends)`, { cause: err });
+  }
+  if (code === '57014') {
+    return new WedsyncError('DB_UNREACHABLE', `the database at ${where} cancelled a statement: ${(e.message ?? '').split('\n')[0]}`, { cause: err });
+  }
+  // The pg client's own words for a connection that broke mid-session (server gone, or we were
+  // terminated): the next query on it fails with "not queryable", which is no bug of ours.
+  if (/not queryable|Connection terminated unexpectedly/i.test(e.message ?? '')) {
+    return new WedsyncError('DB_UNREACHABLE', `lost the connection to the database at ${where} (${(e.message ?? '').split('\n')[0]})`, { cause: err });
+  }
   if (UNREACHABLE.has(code) || /timeout|terminated|Connection terminated/i.test(e.message ?? '')) {
     return new WedsyncError('DB_UNREACHABLE', `cannot reach the database at ${where} (${code || (e.message ?? 'no answer').split('\n')[0]})`, { cause: err });
   }

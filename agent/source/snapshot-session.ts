@@ -16,7 +16,29 @@ export interface SnapshotSession {
   close(): Promise<void>;
 }
 
-export async function openSnapshotSession(url: string, workers: number): Promise<SnapshotSession> {
+export interface SnapshotSessionOptions {
+  /** How long a COPY may wait for a lock another transaction holds on its table (default 2 minutes). */
+  lockTimeoutMs?: number;
+}
+
+export const DEFAULT_EXPORT_LOCK_TIMEOUT_MS = 2 * 60_000;
+
+/**
+ * Every export transaction's own limits, whatever the database's or role's defaults are:
+ *  - statement_timeout 0: a COPY of a big table legitimately runs long, and a server-wide
+ *    timeout meant for the application would cancel every backup of it (pg_dump sets 0 too);
+ *  - lock_timeout bounded: a table locked by a long transaction (a migration, VACUUM FULL, a
+ *    forgotten LOCK TABLE) must not hang the backup — and with it its job lease and the
+ *    repository lock — for as long as that transaction lives. The COPY gives up, the backup
+ *    fails with CONFLICT saying so (db.ts), and the job queue retries it later.
+ */
+async function limitWaits(client: pg.Client, lockTimeoutMs: number): Promise<void> {
+  await client.query(`SET LOCAL statement_timeout = 0`);
+  await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
+}
+
+export async function openSnapshotSession(url: string, workers: number, options: SnapshotSessionOptions = {}): Promise<SnapshotSession> {
+  const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_EXPORT_LOCK_TIMEOUT_MS;
   const coordinator = await connect(url, { applicationName: 'wedsync-backup export' });
   const opened: pg.Client[] = [];
   const close = async () => {
@@ -24,6 +46,7 @@ export async function openSnapshotSession(url: string, workers: number): Promise
   };
   try {
     await coordinator.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    await limitWaits(coordinator, lockTimeoutMs);
     const { rows } = await coordinator.query<{ snap: string; cur: string; db: string; ver: string }>(
       `SELECT pg_export_snapshot() AS snap, pg_current_snapshot()::text AS cur, current_database() AS db, current_setting('server_version') AS ver`,
     );
@@ -34,6 +57,7 @@ export async function openSnapshotSession(url: string, workers: number): Promise
       clients.map(async (c) => {
         await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
         await c.query(`SET TRANSACTION SNAPSHOT '${info.snap.replace(/'/g, '')}'`);
+        await limitWaits(c, lockTimeoutMs);
       }),
     );
     return {
