@@ -142,11 +142,9 @@ describe('backup killed -9 at seeded random points', () => {
       modes.push(where);
 
       // The invariants, from a freshly opened repository (as the next process sees it).
-      const t0 = performance.now();
       const repo = await openRepository(world.repoStore, world.passphrase);
       for (const id of await expectEverySnapshotValid(repo, world.catalog, { skip: validated })) validated.add(id);
       await expectRepositoryClean(repo, world.passphrase, GARBAGE_KINDS, { readData: false });
-      const t1 = performance.now();
       // The next backup succeeds (in this process, counting its writes: the range of the next kill point).
       const counting = new CountingStore(world.repoStore);
       const next = await runBackup(
@@ -155,7 +153,6 @@ describe('backup killed -9 at seeded random points', () => {
       );
       expect(next.snapshotId, `backup after the kill at ${where}`).toBeTruthy();
       refWrites[type] = counting.writes;
-      console.log(`${where}: kill run ${Math.round(r.ms)} ms, checks ${Math.round(t1 - t0)} ms, next ${Math.round(performance.now() - t1)} ms`);
     }
 
     // Time passes: temp files of puts the kills interrupted are now hours old (as after a night).

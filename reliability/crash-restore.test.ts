@@ -5,7 +5,6 @@ import { DEFAULT_SCHEMA_MAP } from '../agent/contract/schema-map.js';
 import { previewRestore, startRestore, type RestoreDeps, type RestoreRequest } from '../agent/jobs/restore.js';
 import { ConfirmationTokens } from '../agent/jobs/restore-token.js';
 import { silentLogger } from '../agent/logger.js';
-import { openRepository } from '../agent/repository/repository.js';
 import { openBackupSource } from '../agent/source/backup-source.js';
 import { openRestoreTarget } from '../agent/source/restore-target.js';
 import { createBackupWorld, type BackupWorld } from '../test-support/fixtures.js';
