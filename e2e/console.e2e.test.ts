@@ -183,6 +183,10 @@ describe('console e2e (Chromium)', () => {
     expect(await table.locator('tbody tr').first().textContent()).toContain('undo');
     await table.locator('tbody tr').first().getByRole('link').click();
     await page.locator('[aria-label="Operation detail"]').waitFor();
+    // The hash-chained audit log lists the restore and the undo too.
+    const log = page.getByRole('table', { name: 'Audit log' });
+    await log.waitFor();
+    expect(await log.textContent()).toContain('restore');
     await screenshot(page, '07-audit');
   });
 

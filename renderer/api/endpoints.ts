@@ -8,6 +8,7 @@ import {
   uuidSchema,
 } from '../../agent/contract/api.js';
 import { StatusQuerySchema, WeddingSettingsResponseSchema, statusResponseSchema, weddingBackupSettingsPatchSchema } from '../../agent/contract/scheduling.js';
+import { AuditListQuerySchema, AuditListResponseSchema } from '../../agent/contract/access.js';
 import { OfflineWeddingParamsSchema, OfflineWeddingSchema, TodayQuerySchema, TodayResponseSchema } from '../../agent/contract/offline.js';
 import {
   BackupHistoryQuerySchema,
@@ -78,6 +79,7 @@ export const endpoints = {
   listRecoveryOperations: endpoint('GET', '/api/backup/recovery-operations', z.object({ query: RecoveryOperationListQuerySchema.partial().strict() }).partial().strict(), RecoveryOperationListResponseSchema),
   undoPreview: endpoint('POST', '/api/backup/recovery-operations/:id/undo-preview', z.object({ params: idParams }).strict(), RestorePreviewSchema),
   undo: endpoint('POST', '/api/backup/recovery-operations/:id/undo', z.object({ params: idParams, body: UndoRequestSchema }).strict(), RecoveryOperationResponseSchema),
+  auditLog: endpoint('GET', '/api/audit', z.object({ query: AuditListQuerySchema.partial().strict() }).partial().strict(), AuditListResponseSchema),
   getRecoveryOperation: endpoint('GET', '/api/backup/recovery-operations/:id', z.object({ params: idParams }).strict(), RecoveryOperationResponseSchema),
   weddingsToday: endpoint('GET', '/api/weddings/today', z.object({ query: TodayQuerySchema }).partial().strict(), TodayResponseSchema),
   offlineWedding: endpoint('GET', '/api/weddings/:id/offline', z.object({ params: OfflineWeddingParamsSchema }).strict(), OfflineWeddingSchema),

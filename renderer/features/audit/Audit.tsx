@@ -7,6 +7,7 @@ import { useLoad } from '../../components/hooks.js';
 import { Badge, Empty, ErrorState, Loading, PageHeader } from '../../components/states.js';
 import { useWeddingNames } from '../../components/wedding-names.js';
 import { VerificationResult } from '../restore/VerificationResult.js';
+import { AuditLog } from './AuditLog.js';
 
 const STATUSES = ['pending', 'awaiting-approval', 'running', 'completed', 'failed', 'cancelled'] as const;
 const TYPES = ['full-restore', 'selective-restore', 'emergency-restore', 'point-in-time', 'undo'] as const;
@@ -122,6 +123,7 @@ export function Audit({ route }: { route: Route }) {
             )}
           </div>
         ))}
+      <AuditLog names={names} />
     </section>
   );
 }
