@@ -9,8 +9,9 @@
 //   N=2000 node bench/restore-bench.js        REPEAT=5 for more one-wedding runs
 //   PG_BIN=/usr/lib/postgresql/15/bin         where pg_dump / pg_restore live
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -28,11 +29,18 @@ const dir = await mkdtemp(join(tmpdir(), 'wedsync-restore-bench-'));
 const log = (m) => process.stderr.write(`[restore-bench] ${m}\n`);
 let cluster;
 
-/** Runs the CLI as a user would: a new process; resolves with its wall time (ms) and JSON output. */
+// CPU time (user + sys) of the CLI process, through GNU time when there is one: on a shared,
+// busy machine wall time says more about the neighbours than about us.
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+/** Runs the CLI as a user would: a new process; resolves with its wall time and CPU time (ms) and JSON output. */
 function cli(args, env) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [join(root, 'bin/wedsync-backup.js'), ...args, '--json'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [join(root, 'bin/wedsync-backup.js'), ...args, '--json'];
+    const child = GNU_TIME
+      ? spawn(GNU_TIME, ['-f', 'WEDSYNC_CPU %U %S', process.execPath, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -40,7 +48,8 @@ function cli(args, env) {
     child.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       if (code !== 0) return reject(new Error(`wedsync-backup ${args.join(' ')} exited ${code}: ${err.trim() || out.trim()}`));
-      resolve({ ms, json: JSON.parse(out.trim().split('\n').pop()) });
+      const cpu = /WEDSYNC_CPU ([\d.]+) ([\d.]+)/.exec(err);
+      resolve({ ms, cpuMs: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : null, json: JSON.parse(out.trim().split('\n').pop()) });
     });
   });
 }
@@ -99,12 +108,14 @@ try {
   // 1. One wedding, all data types, guests deleted first; the wedding changes each round.
   const weddings = (await query(url, `SELECT id FROM weddings ORDER BY id LIMIT $1 OFFSET $2`, [REPEAT, Math.floor(N / 3)])).map((r) => r.id);
   const one = [];
+  const oneCpu = [];
   for (const w of weddings) {
     await query(url, 'DELETE FROM guests WHERE wedding_id = $1', [w]);
     const r = await cli(['restore', 'latest', '--scope', 'wedding-only', '--wedding', w, '--yes'], env);
     if (r.json.operation?.status !== 'completed') throw new Error(`one-wedding restore did not complete: ${JSON.stringify(r.json).slice(0, 300)}`);
     one.push(r.ms);
-    log(`one-wedding restore ${fmt(r.ms)} (${r.json.preview.totals.inserted} rows inserted)`);
+    if (r.cpuMs !== null) oneCpu.push(r.cpuMs);
+    log(`one-wedding restore ${fmt(r.ms)}${r.cpuMs !== null ? `, CPU ${fmt(r.cpuMs)}` : ''} (${r.json.preview.totals.inserted} rows inserted)`);
   }
 
   // 2. Complete restore into an empty database vs pg_dump -Fc + pg_restore of the same data.
@@ -123,12 +134,12 @@ try {
   if (!same) throw new Error('a restored database differs from the source: the comparison would be meaningless');
 
   const lines = [
-    `Restore benchmark: ${N} weddings, ${rows.toLocaleString('en')} rows seeded, one full backup (${(backup.json.bytesTotal / 1048576).toFixed(1)} MiB stored); ${new Date().toISOString().slice(0, 10)}, node ${process.version}`,
+    `Restore benchmark: ${N} weddings, ${rows.toLocaleString('en')} rows seeded, one full backup (${(backup.json.bytesTotal / 1048576).toFixed(1)} MiB stored); ${new Date().toISOString().slice(0, 10)}, node ${process.version}, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
     '',
     '| measurement | time | note |',
     '| --- | --- | --- |',
-    `| one-wedding restore, all data types, whole CLI process (median of ${one.length}) | ${fmt(median(one))} | min ${fmt(Math.min(...one))}, max ${fmt(Math.max(...one))}; target ≤ 1 s |`,
-    `| complete restore into an empty database, whole CLI process | ${fmt(complete.ms)} | ${(complete.ms / pgRestore).toFixed(2)}× pg_restore; target ≤ 1.0× |`,
+    `| one-wedding restore, all data types, whole CLI process (median of ${one.length}) | ${fmt(median(one))} | min ${fmt(Math.min(...one))}, max ${fmt(Math.max(...one))}${oneCpu.length ? `; CPU (user+sys) median ${fmt(median(oneCpu))}` : ''}; target ≤ 1 s |`,
+    `| complete restore into an empty database, whole CLI process | ${fmt(complete.ms)} | ${(complete.ms / pgRestore).toFixed(2)}× pg_restore${complete.cpuMs !== null ? `; CLI CPU ${fmt(complete.cpuMs)}` : ''}; target ≤ 1.0× |`,
     `| pg_restore of a pg_dump -Fc into an empty database | ${fmt(pgRestore)} | same tables, same cluster |`,
     `| pg_dump -Fc (for reference) | ${fmt(pgDump)} | |`,
     '',

@@ -37,7 +37,8 @@ export interface PrepareDeps {
   map: SchemaMap;
   /** The live wedding database. */
   liveUrl: string;
-  openTarget(url: string): Promise<RestoreTarget>;
+  /** `settingsFrom`: for another database, the live one whose text-format settings it copies. */
+  openTarget(url: string, settingsFrom?: string): Promise<RestoreTarget>;
   /** Reads a manifest (default repo.loadManifest); the agent passes a cached one: manifests never change. */
   loadManifest?: (snapshotId: string) => Promise<Manifest>;
 }
@@ -122,7 +123,7 @@ export async function prepareRestore(deps: PrepareDeps, request: RestoreRequest,
   // The index (needed to read segments), the manifest and the target connection load together.
   deps.repo.loadIndex().catch(() => undefined);
   const loadManifest = deps.loadManifest ?? ((id: string) => deps.repo.loadManifest(id));
-  const [m, t] = await Promise.allSettled([loadManifest(request.snapshotId), deps.openTarget(request.targetUrl ?? deps.liveUrl)]);
+  const [m, t] = await Promise.allSettled([loadManifest(request.snapshotId), request.targetUrl ? deps.openTarget(request.targetUrl, deps.liveUrl) : deps.openTarget(deps.liveUrl)]);
   if (m.status === 'rejected' || t.status === 'rejected') {
     if (t.status === 'fulfilled') await t.value.close();
     throw m.status === 'rejected' ? m.reason : (t as PromiseRejectedResult).reason;

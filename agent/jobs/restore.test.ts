@@ -353,10 +353,14 @@ describe('guided restore (real PostgreSQL, folder repository)', () => {
     let empty: TestDatabase;
     afterAll(async () => empty?.drop());
 
-    it('recreates the schema and every row: each table equals the source', async () => {
+    it('recreates the schema and every row: each table equals the source (even with another TimeZone there)', async () => {
       const snap = await world.backup({ type: 'full' });
       const source = await tableHashes(world.client);
       empty = await createTestDatabase('rs');
+      // Values print differently there; the restore reads and compares them as the live database prints them.
+      await world.client.query(`ALTER DATABASE ${empty.name} SET timezone TO 'America/New_York'`);
+      const sourceZone = (await world.client.query<{ tz: string }>(`SELECT current_setting('TimeZone') AS tz`)).rows[0]!.tz;
+      expect(sourceZone).not.toBe('America/New_York');
       const { preview, operation } = await restore({ snapshotId: snap.snapshotId, recoveryScope: 'complete', targetUrl: empty.url });
       expect(preview.plan).toMatchObject({ emptyTarget: true, recoveryScope: 'complete' });
       expect(preview.totals.inserted).toBe(preview.plan.snapshotRows);
@@ -364,6 +368,7 @@ describe('guided restore (real PostgreSQL, folder repository)', () => {
       const target = new pg.Client({ connectionString: empty.url });
       await target.connect();
       try {
+        await target.query(`SELECT set_config('TimeZone', $1, false)`, [sourceZone]);
         expect(await tableHashes(target)).toEqual(source);
         // Indexes and foreign keys came back after the rows.
         const { rows } = await target.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f'`);

@@ -33,6 +33,13 @@ export function restoreError(err: unknown, url: string): WedsyncError {
   return databaseError(err, url);
 }
 
+/** Session settings (name, value) a restore connection takes on (restore-target.ts). */
+export type SessionSettings = Array<[name: string, value: string]>;
+
+export async function applySettings(client: pg.ClientBase, settings: SessionSettings): Promise<void> {
+  for (const [name, value] of settings) await client.query('SELECT set_config($1, $2, false)', [name, value]);
+}
+
 /** Runs `fn` in one transaction: COMMIT when it returns, ROLLBACK (and a typed error) when it throws. */
 export async function inTransaction<T>(client: pg.Client, url: string, fn: () => Promise<T>): Promise<T> {
   try {

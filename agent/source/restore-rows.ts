@@ -82,6 +82,43 @@ export async function readRows(client: pg.Client, table: PlanTable, weddings: st
   return out;
 }
 
+/**
+ * True when the whole table, read back in physical order, is exactly `parts` concatenated — the
+ * rows a restore just loaded into a new table, in the order it loaded them. Compares as the rows
+ * stream in, without splitting lines or copying: the cheap check; callers fall back to
+ * readRows (per wedding, any order) to say where, when it fails.
+ */
+export async function sameRowsAsLoaded(client: pg.Client, table: PlanTable, parts: Buffer[]): Promise<boolean> {
+  const { to } = await import('pg-copy-streams');
+  const stream = client.query(to(copySql(table, 'all', false)));
+  let pi = 0;
+  let po = 0;
+  let equal = true;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    // After a difference the rest is only drained: a COPY cannot be abandoned half-read.
+    for (let co = 0; equal && co < chunk.length; ) {
+      while (pi < parts.length && po === parts[pi]!.length) {
+        pi++;
+        po = 0;
+      }
+      const part = parts[pi];
+      if (!part) {
+        equal = false;
+        break;
+      }
+      const n = Math.min(part.length - po, chunk.length - co);
+      if (chunk.compare(part, po, po + n, co, co + n) !== 0) equal = false;
+      co += n;
+      po += n;
+    }
+  }
+  while (pi < parts.length && po === parts[pi]!.length) {
+    pi++;
+    po = 0;
+  }
+  return equal && pi === parts.length;
+}
+
 export interface RowsHash {
   rows: number;
   sha256: string;

@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import { WedsyncError } from '../contract/errors.js';
 import type { PlanTable } from '../core/restore-plan.js';
-import { connect, databaseError, describeDatabase } from './db.js';
+import { connect, databaseError, describeDatabase, withClient } from './db.js';
 import { quoteIdent, quoteQualified } from './introspect.js';
+import { applySettings, type SessionSettings } from './restore-copy.js';
 import { restoreIntoEmpty, type EmptyRestoreOptions } from './restore-empty.js';
 import { readRows } from './restore-rows.js';
 import { applyRestore, type ApplyOptions, type ApplyResult, type TargetColumns } from './restore-writer.js';
@@ -36,8 +37,32 @@ export interface RestoreTarget {
   close(): Promise<void>;
 }
 
-export async function openRestoreTarget(url: string): Promise<RestoreTarget> {
+/**
+ * Session settings that decide how values print as text (timestamps, intervals, floats, bytea):
+ * restore compares rows as text, so a target database configured otherwise (another TimeZone,
+ * say) must print them as the database the snapshot came from does.
+ */
+const FORMAT_SETTINGS = ['DateStyle', 'IntervalStyle', 'TimeZone', 'extra_float_digits', 'bytea_output'];
+
+/**
+ * Opens the target. `settingsFrom`: another database (the live one, where snapshots come from)
+ * whose text-format settings this session copies — for restores into another database.
+ */
+export async function openRestoreTarget(url: string, settingsFrom?: string): Promise<RestoreTarget> {
+  let settings: SessionSettings = [];
+  if (settingsFrom && settingsFrom !== url) {
+    settings = await withClient(settingsFrom, async (c) => {
+      const { rows } = await c.query<{ name: string; value: string }>(`SELECT name, current_setting(name) AS value FROM unnest($1::text[]) AS name`, [FORMAT_SETTINGS]);
+      return rows.map((r): [string, string] => [r.name, r.value]);
+    });
+  }
   const client: pg.Client = await connect(url, { applicationName: 'wedsync-backup restore' });
+  try {
+    await applySettings(client, settings);
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw databaseError(err, url);
+  }
   const wrap = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -103,7 +128,7 @@ export async function openRestoreTarget(url: string): Promise<RestoreTarget> {
       }),
     readRows: (table, weddings) => wrap(() => readRows(client, table, weddings)),
     apply: (options) => applyRestore(client, url, options),
-    restoreIntoEmpty: (options) => restoreIntoEmpty(client, url, options),
+    restoreIntoEmpty: (options) => restoreIntoEmpty(client, url, options, settings),
     close: () => client.end().catch(() => undefined),
   };
 }
