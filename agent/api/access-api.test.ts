@@ -154,6 +154,19 @@ describe('API access control: per-user tokens, organizations, restore authorisat
     const row = (await world.client.query(`SELECT initiated_by::text, authorized_by FROM recovery_operations WHERE id = $1`, [op.id])).rows[0];
     expect(row).toEqual({ initiated_by: user.coordinatorA!.id, authorized_by: null });
     expect((await auditRows('restore.start')).at(-1)).toMatchObject({ outcome: 'succeeded', flags: ['wedding-day-emergency'], target: `recovery_operation:${op.id}` });
+
+    // Undoing it follows the same rules: not a viewer, not another organization, the coordinator on the wedding day.
+    expect((await call(`/api/backup/recovery-operations/${op.id}/undo-preview`, as('adminB'), { body: {} })).status).toBe(404);
+    const undoPreview = await call(`/api/backup/recovery-operations/${op.id}/undo-preview`, as('coordinatorA'), { body: {} });
+    expect(undoPreview.status).toBe(200);
+    const undoToken = (await body(undoPreview)).confirmationToken as string;
+    expect((await call(`/api/backup/recovery-operations/${op.id}/undo`, as('viewerA'), { body: { confirmationToken: undoToken } })).status).toBe(403);
+    const undone = await call(`/api/backup/recovery-operations/${op.id}/undo`, as('coordinatorA'), { body: { confirmationToken: undoToken } });
+    expect(undone.status).toBe(202);
+    const undo = (await body(undone)).operation;
+    expect(undo).toMatchObject({ operationType: 'undo', initiatedBy: user.coordinatorA!.id });
+    expect((await settled(undo.id)).status).toBe('completed');
+    expect((await auditRows('undo.start')).at(-1)).toMatchObject({ outcome: 'succeeded', flags: ['wedding-day-emergency'], target: `recovery_operation:${undo.id}` });
   });
 
   it('outside the wedding day, a coordinator’s restore waits for a second user: an admin of the organization approves it', async () => {

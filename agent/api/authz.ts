@@ -12,6 +12,7 @@ import {
   RecoveryOperationResponseSchema,
   RestoreDiffRowsRequestSchema,
   RestorePlanRequestSchema,
+  UndoRequestSchema,
   type RecoveryOperation,
 } from '../contract/restore.js';
 import { WeddingIdParamsSchema } from '../contract/validation-report.js';
@@ -288,23 +289,7 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
       if (!operation) throw new WedsyncError('NOT_FOUND', 'restore is not available in this agent');
       return send(ctx.reply, RecoveryOperationResponseSchema, { operation }, 202);
     },
-    async after(ctx, payload) {
-      const body = payload as { operation: RecoveryOperation };
-      const op = body.operation;
-      const authorizedBy = ctx.decision?.effect === 'allow' ? ctx.decision.authorizedBy : null;
-      const who = { initiatedBy: ctx.principal.kind === 'user' ? ctx.principal.userId : null, initiatedByLabel: principalLabel(ctx.principal), authorizedBy };
-      await ctx.access.setInitiator(op.id, who);
-      await audit(ctx, {
-        action: op.operationType === 'undo' ? 'undo.start' : 'restore.start',
-        outcome: 'succeeded',
-        organizationId: orgOf(ctx),
-        weddingIds: op.affectedWeddings,
-        target: `recovery_operation:${op.id}`,
-        flags: ctx.decision?.effect === 'allow' ? ctx.decision.flags : [],
-        details: { snapshotId: op.backupSnapshotId, recoveryScope: op.recoveryScope, dataTypes: op.dataTypes, status: op.status, authorizedBy },
-      });
-      return { ...body, operation: { ...op, ...who } };
-    },
+    after: restoreStarted,
   },
   'GET /api/backup/recovery-operations': {
     action: 'operations.read',
@@ -330,9 +315,58 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
       return { ...body, operation: { ...body.operation, affectedWeddings: body.operation.affectedWeddings.filter((w) => mine.has(w)) } };
     },
   },
+  // Undo brings back an operation's recovery point: the same weddings, the same rules as starting a restore.
+  'POST /api/backup/recovery-operations/:id/undo-preview': { action: 'restore.preview', resource: (ctx) => undoResource(ctx) },
+  'POST /api/backup/recovery-operations/:id/undo': {
+    action: 'restore.start',
+    resource: (ctx) => {
+      parse(UndoRequestSchema, ctx.req.body, 'body');
+      return undoResource(ctx);
+    },
+    after: restoreStarted,
+  },
   'POST /api/backup/recovery-operations/:id/approve': { action: 'restore.approve', resource: pendingResource },
   'POST /api/backup/recovery-operations/:id/reject': { action: 'restore.approve', resource: pendingResource },
 };
+
+/**
+ * After a restore or an undo was started (202): the operation names the token's user as
+ * initiated_by and, when an admin started it, as authorized_by; the audit row says who, which
+ * weddings, and carries the decision's flags (wedding-day-emergency).
+ */
+async function restoreStarted(ctx: Ctx, payload: unknown): Promise<unknown> {
+  const body = payload as { operation: RecoveryOperation };
+  const op = body.operation;
+  const authorizedBy = ctx.decision?.effect === 'allow' ? ctx.decision.authorizedBy : null;
+  const who = { initiatedBy: ctx.principal.kind === 'user' ? ctx.principal.userId : null, initiatedByLabel: principalLabel(ctx.principal), authorizedBy };
+  await ctx.access.setInitiator(op.id, who);
+  await audit(ctx, {
+    action: op.operationType === 'undo' ? 'undo.start' : 'restore.start',
+    outcome: 'succeeded',
+    organizationId: orgOf(ctx),
+    weddingIds: op.affectedWeddings,
+    target: `recovery_operation:${op.id}`,
+    flags: ctx.decision?.effect === 'allow' ? ctx.decision.flags : [],
+    details: { snapshotId: op.backupSnapshotId, recoveryScope: op.recoveryScope, dataTypes: op.dataTypes, status: op.status, authorizedBy },
+  });
+  return { ...body, operation: { ...op, ...who } };
+}
+
+/** The weddings an undo would rewrite: those of the operation being undone (404 if the user may not see it). */
+async function undoResource(ctx: Ctx & { user: UserPrincipal }): Promise<Resource> {
+  const { id } = parse(RecoveryOperationIdParamsSchema, ctx.req.params, 'params');
+  await operationVisible(ctx, id);
+  if (!ctx.services.restore) throw new WedsyncError('NOT_FOUND', 'restore is not available in this agent');
+  const op = await ctx.services.restore.getOperation(id);
+  const live = await ctx.access.weddings(op.affectedWeddings);
+  const day = today(ctx);
+  ctx.affected = op.affectedWeddings;
+  return {
+    organizationIds: op.affectedWeddings.map((w) => live.get(w)?.organizationId ?? null),
+    recoveryScope: op.recoveryScope,
+    weddingDay: op.affectedWeddings.length > 0 && op.affectedWeddings.every((w) => live.get(w)?.weddingDate === day),
+  };
+}
 
 /** A pending restore's weddings and who asked for it (404 if the user may not see it). */
 async function pendingResource(ctx: Ctx & { user: UserPrincipal }): Promise<Resource> {
@@ -390,7 +424,11 @@ export function installAuthorization(app: FastifyInstance, services: ApiServices
       throw new WedsyncError('FORBIDDEN', decision.reason);
     }
     if (decision.effect === 'approval-required') {
-      if (!rule.onApprovalRequired) throw new WedsyncError('FORBIDDEN', decision.reason);
+      if (!rule.onApprovalRequired) {
+        // No way to ask for approval here (an undo): refused, and recorded like any refusal.
+        await audit(ctx, { action: rule.action, outcome: 'denied', organizationId: principal.organizationId, weddingIds: ctx.affected ?? [], target: `${req.method} ${req.routeOptions.url ?? ''}`, details: { reason: decision.reason, role: principal.role } });
+        throw new WedsyncError('FORBIDDEN', `${decision.reason}; ask an admin of your organization`);
+      }
       contexts.delete(req);
       return rule.onApprovalRequired(ctx, decision.reason);
     }

@@ -170,7 +170,9 @@ describe('fuzzing every API route', () => {
           const statuses = seen.get(route) ?? new Set<number>();
           statuses.add(answer.status);
           seen.set(route, statuses);
-          expect(answer.status, `${method} ${path} → ${answer.text.slice(0, 300)}`).toBeLessThan(500);
+          // The console's files answer 503 with a hint where the console was not built (npm run build): a state, not a crash.
+          const unbuiltConsole = answer.status === 503 && /has not been built/.test(answer.text);
+          if (!unbuiltConsole) expect(answer.status, `${method} ${path} → ${answer.text.slice(0, 300)}`).toBeLessThan(500);
           if (mutating && template.startsWith('/api/')) expect(answer.status, `${method} ${path} → ${answer.text.slice(0, 300)}`).toBeGreaterThanOrEqual(400);
           if (answer.status >= 400 && !(template === '/' || template.startsWith('/assets') || template === '/index.html')) {
             const what = `${method} ${path.slice(0, 120)} → ${answer.status} ${answer.text.slice(0, 200)}`;
