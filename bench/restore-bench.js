@@ -8,6 +8,7 @@
 //
 //   N=2000 node bench/restore-bench.js        REPEAT=5 for more one-wedding runs
 //   PG_BIN=/usr/lib/postgresql/15/bin         where pg_dump / pg_restore live
+//   ONE_ONLY=1                                only the one-wedding restore (e.g. N=10000 for scaling)
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -118,33 +119,38 @@ try {
     log(`one-wedding restore ${fmt(r.ms)}${r.cpuMs !== null ? `, CPU ${fmt(r.cpuMs)}` : ''} (${r.json.preview.totals.inserted} rows inserted)`);
   }
 
-  // 2. Complete restore into an empty database vs pg_dump -Fc + pg_restore of the same data.
-  const source = await fingerprint(url);
-  const complete = await cli(['restore', backup.json.snapshotId, '--scope', 'complete', '--target-url', cluster.urlFor('restore_target'), '--yes'], env);
-  log(`complete restore into an empty database ${fmt(complete.ms)}`);
-  const dumpFile = join(dir, 'wedsync.dump');
-  // The same tables the backup holds: the catalog and the change journal are not wedding data.
-  const excluded = ['backup_jobs', 'backup_snapshots', 'recovery_operations', 'wedsync_schema_migrations', 'wedsync_change_journal', 'wedsync_audit_log', 'wedsync_api_tokens'];
-  const pgDump = await timed(() => run(join(PG_BIN, 'pg_dump'), ['-Fc', '-f', dumpFile, ...excluded.flatMap((t) => ['-T', t]), '-d', url]));
-  const pgRestore = await timed(() => run(join(PG_BIN, 'pg_restore'), ['-d', cluster.urlFor('pgrestore_target'), dumpFile]));
-  log(`pg_dump ${fmt(pgDump)}, pg_restore ${fmt(pgRestore)}`);
-  const ours = await fingerprint(cluster.urlFor('restore_target'));
-  const theirs = await fingerprint(cluster.urlFor('pgrestore_target'));
-  const same = JSON.stringify(ours) === JSON.stringify(source) && JSON.stringify(theirs) === JSON.stringify(source);
-  if (!same) throw new Error('a restored database differs from the source: the comparison would be meaningless');
-
   const lines = [
-    `Restore benchmark: ${N} weddings, ${rows.toLocaleString('en')} rows seeded, one full backup (${(backup.json.bytesTotal / 1048576).toFixed(1)} MiB stored); ${new Date().toISOString().slice(0, 10)}, node ${process.version}, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+    `Restore benchmark: ${N} weddings, ${rows.toLocaleString('en')} rows seeded, one full backup (${(backup.json.bytesTotal / 1048576).toFixed(1)} MiB stored); ${new Date().toISOString().slice(0, 10)}, node ${process.version}`,
     '',
     '| measurement | time | note |',
     '| --- | --- | --- |',
     `| one-wedding restore, all data types, whole CLI process (median of ${one.length}) | ${fmt(median(one))} | min ${fmt(Math.min(...one))}, max ${fmt(Math.max(...one))}${oneCpu.length ? `; CPU (user+sys) median ${fmt(median(oneCpu))}` : ''}; target ≤ 1 s |`,
-    `| complete restore into an empty database, whole CLI process | ${fmt(complete.ms)} | ${(complete.ms / pgRestore).toFixed(2)}× pg_restore${complete.cpuMs !== null ? `; CLI CPU ${fmt(complete.cpuMs)}` : ''}; target ≤ 1.0× |`,
-    `| pg_restore of a pg_dump -Fc into an empty database | ${fmt(pgRestore)} | same tables, same cluster |`,
-    `| pg_dump -Fc (for reference) | ${fmt(pgDump)} | |`,
-    '',
-    'Both restored databases were checked equal to the source (row counts and md5 of every table).',
   ];
+
+  // 2. Complete restore into an empty database vs pg_dump -Fc + pg_restore of the same data.
+  if (!process.env.ONE_ONLY) {
+    const source = await fingerprint(url);
+    const complete = await cli(['restore', backup.json.snapshotId, '--scope', 'complete', '--target-url', cluster.urlFor('restore_target'), '--yes'], env);
+    log(`complete restore into an empty database ${fmt(complete.ms)}`);
+    const dumpFile = join(dir, 'wedsync.dump');
+    // The same tables the backup holds: the catalog and the change journal are not wedding data.
+    const excluded = ['backup_jobs', 'backup_snapshots', 'recovery_operations', 'wedsync_schema_migrations', 'wedsync_change_journal', 'wedsync_audit_log', 'wedsync_api_tokens'];
+    const pgDump = await timed(() => run(join(PG_BIN, 'pg_dump'), ['-Fc', '-f', dumpFile, ...excluded.flatMap((t) => ['-T', t]), '-d', url]));
+    const pgRestore = await timed(() => run(join(PG_BIN, 'pg_restore'), ['-d', cluster.urlFor('pgrestore_target'), dumpFile]));
+    log(`pg_dump ${fmt(pgDump)}, pg_restore ${fmt(pgRestore)}`);
+    const ours = await fingerprint(cluster.urlFor('restore_target'));
+    const theirs = await fingerprint(cluster.urlFor('pgrestore_target'));
+    const same = JSON.stringify(ours) === JSON.stringify(source) && JSON.stringify(theirs) === JSON.stringify(source);
+    if (!same) throw new Error('a restored database differs from the source: the comparison would be meaningless');
+    lines.push(
+      `| complete restore into an empty database, whole CLI process | ${fmt(complete.ms)} | ${(complete.ms / pgRestore).toFixed(2)}× pg_restore${complete.cpuMs !== null ? `; CLI CPU ${fmt(complete.cpuMs)}` : ''}; target ≤ 1.0× |`,
+      `| pg_restore of a pg_dump -Fc into an empty database | ${fmt(pgRestore)} | same tables, same cluster |`,
+      `| pg_dump -Fc (for reference) | ${fmt(pgDump)} | |`,
+      '',
+      'Both restored databases were checked equal to the source (row counts and md5 of every table).',
+    );
+  }
+  lines[0] += `, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`;
   process.stdout.write(`${lines.join('\n')}\n`);
 } catch (err) {
   process.stderr.write(`[restore-bench] failed: ${err instanceof Error ? err.message : String(err)}\n`);
