@@ -240,5 +240,7 @@ describe('console e2e (Chromium)', () => {
     expect(await sheet.getByRole('table', { name: 'Guests' }).locator('tbody tr').count()).toBe(guests.length);
     expect(await sheet.textContent()).toContain(ready.coupleNames);
     await screenshot(page, '10-wedding-day-offline');
+    // The whole session: no CSP violation, no uncaught error in any screen.
+    expect(browser.problems).toEqual([]);
   });
 });

