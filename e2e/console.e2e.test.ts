@@ -209,6 +209,10 @@ describe('console e2e (Chromium)', () => {
     await page.getByText('Saved.').waitFor();
     const { rows } = await world.client.query<{ m: number }>('SELECT backup_frequency_minutes AS m FROM wedding_backup_settings WHERE wedding_id = $1', [wedding.id]);
     expect(rows[0]?.m).toBe(30);
+    // Below the form: the repository and what the scheduler will run next.
+    await page.getByRole('table', { name: 'Schedule' }).or(page.getByText('Nothing scheduled in the next 24 hours.')).waitFor();
+    await page.getByRole('heading', { name: 'Schedule: the next 24 hours' }).scrollIntoViewIfNeeded();
+    await screenshot(page, '08b-settings-schedule');
   });
 
   it("shows today's wedding from the local copy, and still with the database stopped (offline banner)", async () => {

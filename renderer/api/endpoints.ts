@@ -7,7 +7,7 @@ import {
   SnapshotListResponseSchema,
   uuidSchema,
 } from '../../agent/contract/api.js';
-import { StatusQuerySchema, WeddingSettingsResponseSchema, statusResponseSchema, weddingBackupSettingsPatchSchema } from '../../agent/contract/scheduling.js';
+import { PlanQuerySchema, StatusQuerySchema, WeddingSettingsResponseSchema, planResponseSchema, statusResponseSchema, weddingBackupSettingsPatchSchema } from '../../agent/contract/scheduling.js';
 import { AuditListQuerySchema, AuditListResponseSchema } from '../../agent/contract/access.js';
 import { OfflineWeddingParamsSchema, OfflineWeddingSchema, TodayQuerySchema, TodayResponseSchema } from '../../agent/contract/offline.js';
 import {
@@ -65,6 +65,7 @@ export const endpoints = {
   getSnapshot: endpoint('GET', '/api/backup/snapshots/:id', z.object({ params: idParams }).strict(), SnapshotDetailResponseSchema),
   emergencyBackup: endpoint('POST', '/api/backup/emergency-backup', z.object({ body: EmergencyBackupRequestSchema }).strict(), BackupResultSchema),
   status: endpoint('GET', '/api/backup/status', z.object({ query: StatusQuerySchema.partial().strict() }).partial().strict(), statusResponseSchema),
+  plan: endpoint('GET', '/api/backup/plan', z.object({ query: PlanQuerySchema.partial().strict() }).partial().strict(), planResponseSchema),
   validateSnapshot: endpoint('POST', '/api/backup/snapshots/:id/validate', z.object({ params: idParams, body: ValidateSnapshotRequestSchema }).strict(), validationRunSchema),
   getValidation: endpoint('GET', '/api/backup/snapshots/:id/validation', z.object({ params: idParams }).strict(), SnapshotValidationResponseSchema),
   validateWeddingData: endpoint('POST', '/api/weddings/:id/validate', z.object({ params: idParams }).strict(), weddingDataReportSchema),

@@ -6,6 +6,8 @@ import { href, navigate, type Route } from '../../app/router.js';
 import { shortId } from '../../components/format.js';
 import { useLoad } from '../../components/hooks.js';
 import { Badge, Empty, ErrorState, Loading, PageHeader } from '../../components/states.js';
+import { useWeddingNames } from '../../components/wedding-names.js';
+import { AgentSetup } from './AgentSetup.js';
 
 /** The form's values: text as typed, so a bad value can be shown and named rather than lost. */
 interface FormValues {
@@ -201,6 +203,7 @@ function SettingsForm({ weddingId, initial, stored }: { weddingId: string; initi
 /** Settings: per-wedding backup settings, validated with the API's own zod schema before sending. */
 export function Settings({ route }: { route: Route }) {
   const client = useClient();
+  const names = useWeddingNames();
   const weddingId = route.rest[0];
   const weddings = useLoad(() => client.call('listWeddings', { query: { limit: 500 } }).then((r) => r.weddings), []);
   const settings = useLoad(() => (weddingId ? client.call('getWeddingSettings', { params: { weddingId } }) : Promise.resolve(null)), [weddingId]);
@@ -240,6 +243,7 @@ export function Settings({ route }: { route: Route }) {
         </>
       )}
       {weddingId && settings.state === 'ok' && settings.data && <SettingsForm key={weddingId} weddingId={weddingId} initial={settings.data.settings} stored={settings.data.stored} />}
+      <AgentSetup names={names} />
     </section>
   );
 }
