@@ -29,7 +29,7 @@ const agentFoldersButContract = ['core', 'source', 'repository', 'storage', 'cat
 ]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'renderer/dist/**', 'test-results/**', 'bench/out/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'dist-electron/**', 'release/**', 'renderer/dist/**', 'test-results/**', 'bench/out/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
