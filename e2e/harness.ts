@@ -29,7 +29,8 @@ function newest(dir: string): number {
  */
 export async function ensureRendererBuilt(): Promise<void> {
   const index = join(ROOT, 'renderer', 'dist', 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= newest(join(ROOT, 'renderer'))) return;
+  // The bundle includes agent/contract (the schemas the client checks with): newer contracts rebuild it too.
+  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(newest(join(ROOT, 'renderer')), newest(join(ROOT, 'agent', 'contract')))) return;
   const { build } = await import('vite');
   await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error' });
 }
