@@ -233,6 +233,11 @@ describe('console e2e (Chromium)', () => {
     await sheet.getByRole('table', { name: 'Guests' }).waitFor();
     expect(await sheet.getByRole('table', { name: 'Guests' }).locator('tbody tr').count()).toBe(guests.length);
     await screenshot(page, '09-wedding-day');
+    // The printed run sheet: navigation, buttons and banners left out.
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.getByRole('navigation', { name: 'Screens' }).isVisible()).toBe(false);
+    await screenshot(page, '09b-run-sheet-print');
+    await page.emulateMedia({ media: 'screen' });
 
     // The database goes away: the run sheet still opens, from the cache, with the offline banner.
     await proxy.cut();

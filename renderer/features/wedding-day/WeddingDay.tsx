@@ -204,7 +204,7 @@ export function WeddingDay({ route }: { route: Route }) {
       {today.state === 'ok' && weddings.length === 0 && <Empty>No wedding today in the local copy.</Empty>}
       {weddings.length > 0 && (
         <>
-          <nav aria-label="Today's weddings" className="filters">
+          <nav aria-label="Today's weddings" className="filters no-print">
             {weddings.map((w) => (
               <a key={w.weddingId} className="button" href={href('wedding-day', w.weddingId)} aria-current={w.weddingId === selected ? 'true' : undefined}>
                 {w.coupleNames ?? shortId(w.weddingId)} <Badge tone={w.state === 'ready' ? 'ok' : 'muted'}>{w.state}</Badge> <span className="muted">{w.counts.guests} guests</span>
