@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { BackupSource } from '../source/backup-source.js';
 import type { PhotoRow } from '../source/weddings.js';
+import { acquireLock, type RepositoryLock } from '../repository/lock.js';
 import type { Repository } from '../repository/repository.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { applyExport, dropWeddingsWithoutRow, emptyState, manifestSections, stateFromManifest, type SnapshotState, type TableMeta } from './snapshot-state.js';
@@ -17,6 +18,10 @@ import { applyExport, dropWeddingsWithoutRow, emptyState, manifestSections, stat
  * Guarantees: the manifest is stored last, after every pack and the index; the catalog row is
  * written only after the manifest. A failure at any point leaves no snapshot visible; packs
  * already uploaded are unreferenced garbage for prune. The job row ends completed or failed.
+ * From the first blob it deduplicates until its manifest is stored, the backup holds the
+ * repository's SHARED lock (repository/lock.ts) and works from an index re-read under it: prune
+ * collects packs only under the exclusive lock, so it can never delete a pack this backup reuses
+ * or has written but not referenced yet — whoever runs the backup (CLI, API, restore, tier 1).
  */
 export type BackupType = 'full' | 'incremental' | 'emergency' | 'recovery-point';
 
@@ -63,6 +68,14 @@ export interface BackupDeps {
   onProgress?: (p: BackupProgress) => void;
   /** Aborting stops the job at the next segment with CANCELLED. */
   signal?: AbortSignal;
+  /**
+   * Take the repository's shared lock for the backup (default true). false only when the caller
+   * holds a lock on the repository itself, or deliberately writes without one (a test of prune's
+   * grace period for lock-less writers).
+   */
+  takeLock?: boolean;
+  /** How long to wait while a prune holds the exclusive lock (default 10 minutes), then CONFLICT. */
+  lockWaitMs?: number;
 }
 
 export interface BackupResult {
@@ -117,6 +130,7 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
   const source = await deps.openSource();
   phase('open-source');
   let jobId: string | undefined;
+  let lock: RepositoryLock | null = null;
   try {
     const weddingsTable = map.weddings.table;
     const tableMeta: TableMeta[] = source.schema.tables.map((t) => {
@@ -156,6 +170,18 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       claimedBy: deps.agentName ?? null,
       retentionUntil: new Date(Date.now() + (request.retentionDays ?? 30) * 86_400_000),
     } as Parameters<Catalog['startJob']>[0]);
+    if (deps.takeLock !== false) {
+      lock = await acquireLock(repo.store, {
+        kind: 'shared',
+        purpose: `${request.type} backup (job ${jobId})`,
+        agent: deps.agentName ?? null,
+        waitMs: deps.lockWaitMs ?? 10 * 60_000,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      });
+    }
+    // Under the lock: the index as it is now, without packs a prune removed since this
+    // Repository object last read it (the agent keeps one open for months).
+    await repo.loadIndex();
 
     // Decide what to export.
     let state: SnapshotState;
@@ -302,6 +328,8 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
     const rowCount = sections.tables.reduce((a, t) => a + t.rowCount, 0);
     const photoCount = sections.weddings.reduce((a, w) => a + w.photos.length, 0);
     const manifestType = effectiveType;
+    // A lock lost (unrefreshable for its stale time: prune may have collected our packs) must not be committed to.
+    lock?.assertHeld();
     const manifest = await repo.saveManifest({
       snapshotId,
       createdAt: new Date().toISOString(),
@@ -387,6 +415,8 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
     if (jobId) await catalog.failJob(jobId, { code: error.code, message: error.message }).catch(() => undefined);
     logger.error({ jobId, code: error.code, err: error.message }, 'backup failed');
     throw error;
+  } finally {
+    await lock?.release().catch(() => undefined);
   }
 }
 

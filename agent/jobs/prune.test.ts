@@ -120,8 +120,9 @@ async function createWorld(): Promise<World> {
     catalog,
     logger,
     repo,
-    // Each backup opens the repository afresh, as the agent's runner does.
-    backup: async (request) => runBackup({ openSource: () => openBackupSource(db.url, DEFAULT_SCHEMA_MAP, 2), catalog, repo: await world.fresh(), photoStore, map: DEFAULT_SCHEMA_MAP, logger }, request),
+    // Each backup opens the repository afresh, as the agent's runner does. Without the shared
+    // lock backups take (takeLock: false): these tests are about prune's own protections.
+    backup: async (request) => runBackup({ openSource: () => openBackupSource(db.url, DEFAULT_SCHEMA_MAP, 2), catalog, repo: await world.fresh(), photoStore, map: DEFAULT_SCHEMA_MAP, logger, takeLock: false }, request),
     fresh: () => openRepository(store, PASSPHRASE),
     async close() {
       await catalog.close();

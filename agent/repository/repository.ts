@@ -497,7 +497,8 @@ export class Repository {
 
   /**
    * Reads every index file not read yet and merges it into the in-memory index (cached for the
-   * life of this object). Concurrent calls share one load.
+   * life of this object); when an index file read before has been removed (prune rewrote the
+   * index), reads the whole index again instead. Concurrent calls share one load.
    */
   loadIndex(): Promise<IndexLoadResult> {
     if (!this.indexLoad) {
@@ -509,14 +510,24 @@ export class Repository {
   }
 
   private async readNewIndexFiles(): Promise<IndexLoadResult> {
-    const listed = await this.store.list(INDEX_PREFIX);
-    const fresh = listed.map((b) => b.name.slice(INDEX_PREFIX.length)).filter((id) => !this.index.loadedFiles.has(id));
+    const listed = new Set((await this.store.list(INDEX_PREFIX)).map((b) => b.name.slice(INDEX_PREFIX.length)));
+    // An index file read earlier is gone: prune (or an index rebuild) replaced the index, and the
+    // packs only the old files listed may be deleted. Start over from the files there now, so an
+    // object kept open for long (the agent's) never deduplicates against, or vouches for, a
+    // deleted pack. The new entries are swapped in at once, never leaving the index half empty.
+    const replaced = [...this.index.loadedFiles].some((id) => !listed.has(id));
+    const fresh = [...listed].filter((id) => replaced || !this.index.loadedFiles.has(id));
+    const read: Array<{ indexId: string; packs: IndexedPack[] }> = [];
     await mapLimit(fresh, READ_CONCURRENCY, async (indexId) => {
       const bytes = await getOrNull(this.store, indexName(indexId));
       if (!bytes) return; // replaced by a rebuild since the listing
-      for (const pack of decodeIndexFile(this.codec, indexId, bytes)) this.index.addPack(pack);
-      this.index.loadedFiles.add(indexId);
+      read.push({ indexId, packs: decodeIndexFile(this.codec, indexId, bytes) });
     });
+    if (replaced) this.index.clear();
+    for (const { indexId, packs } of read) {
+      for (const pack of packs) this.index.addPack(pack);
+      this.index.loadedFiles.add(indexId);
+    }
     this.indexLoaded = true;
     return { indexFiles: this.index.loadedFiles.size, packs: this.index.packCount, blobs: this.index.blobCount };
   }
