@@ -384,6 +384,23 @@ describe('guided restore (real PostgreSQL, folder repository)', () => {
       await expectError(undoRequest(deps, operation.id), 'BAD_INPUT', /no recovery point/);
     });
 
+    it('the live database lost everything: a complete restore brings the schema, the rows and the photo files back', async () => {
+      const lost = await createTestDatabase('rs');
+      try {
+        const photo = full.weddings.find((w) => w.photos.length)!.photos[1]!;
+        await world.photoStore.delete(photo.storageKey);
+        const liveLost: RestoreDeps = { ...deps, liveUrl: lost.url };
+        const { preview, prepared } = await previewRestore(liveLost, { snapshotId: full.snapshotId, recoveryScope: 'complete' });
+        expect(preview.plan).toMatchObject({ target: 'live', emptyTarget: true });
+        expect(preview.photos.toWrite).toBe(1);
+        const op = await (await startRestore(liveLost, { snapshotId: full.snapshotId, recoveryScope: 'complete' }, preview.confirmationToken, {}, prepared)).done;
+        expect(op).toMatchObject({ status: 'completed', dataRestored: expect.objectContaining({ photosWritten: 1 }) });
+        expect(createHash('sha256').update(await world.photoStore.get(photo.storageKey)).digest('hex')).toBe(photo.sha256);
+      } finally {
+        await lost.drop();
+      }
+    });
+
     it('a damaged segment met while loading leaves the empty database empty', async () => {
       const w = full.weddings.find((x) => x.weddingId === weddings[8])!;
       const segment = w.tables['public.guests']![0]!;

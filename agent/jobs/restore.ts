@@ -227,6 +227,12 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
     }
 
     let photosWritten = 0;
+    // Photo files go back last, inside the database work: a failure there undoes the rows too.
+    const writeBack = async () => {
+      if (!photo.store || !toWrite.length) return;
+      progress('photos', 0, toWrite.length);
+      photosWritten = await writePhotos(photo.store, toWrite, photoBlobs);
+    };
     const onPhase = (phase: 'apply' | 'verify' | 'commit', done: number, total: number) => progress(phase, done, total);
     progress('apply', 0, p.scopes.length);
     let result: ApplyResult;
@@ -249,6 +255,7 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
         parallelism: deps.parallelism ?? 2,
         onPhase,
         onTableTimes: (table, ms) => deps.logger.debug({ operationId, table, ...ms }, 'restore table loaded'),
+        beforeCommit: writeBack,
       });
     } else {
       const tables: ApplyTable[] = p.scopes.map((scope) => ({
@@ -263,11 +270,7 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
         expectLiveDigest: liveDigest,
         onPhase,
         ...(deps.afterMerge ? { afterMerge: deps.afterMerge } : {}),
-        beforeCommit: async () => {
-          if (!photo.store || !toWrite.length) return;
-          progress('photos', 0, toWrite.length);
-          photosWritten = await writePhotos(photo.store, toWrite, photoBlobs);
-        },
+        beforeCommit: writeBack,
       });
     }
 

@@ -15,8 +15,8 @@ import { verificationError, verifyRows, type ApplyPhase, type ApplyResult, type 
  *      TRUNCATE (so COPY may FREEZE: no hint-bit rewrite later), COPY the segments in, build its
  *      keys and secondary indexes over the loaded rows, then verify every wedding's rows against
  *      the segments (count and sha256) before COMMIT;
- *   3. foreign keys and the rest of the post-data DDL, and the sequences as the snapshot recorded
- *      them (one transaction).
+ *   3. foreign keys and the rest of the post-data DDL, the sequences as the snapshot recorded
+ *      them, and the caller's last step (photo files) before COMMIT (one transaction).
  *
  * An empty database has nothing to lose, so instead of one transaction the guarantee is: on any
  * failure every schema object the restore created is dropped again, leaving the database as
@@ -31,6 +31,8 @@ export interface EmptyRestoreOptions {
   /** Connections loading tables at once (default 2). */
   parallelism?: number;
   onPhase?: (phase: ApplyPhase, done: number, total: number) => void;
+  /** Runs in the last transaction, after verification, before its COMMIT (photo files); throwing undoes everything. */
+  beforeCommit?: () => Promise<void>;
   /** Where a table's time went (ms): reading its segments, COPY, keys and indexes, verification. */
   onTableTimes?: (table: string, ms: { read: number; copy: number; keys: number; verify: number }) => void;
 }
@@ -179,6 +181,7 @@ export async function restoreIntoEmpty(client: pg.Client, url: string, options: 
         const name = `${quoteIdent(s.schema)}.${quoteIdent(s.name)}`;
         n += (await client.query(`SELECT setval(to_regclass($1), $2::bigint, $3) WHERE to_regclass($1) IS NOT NULL`, [name, s.value, s.isCalled ?? true])).rowCount ?? 0;
       }
+      await options.beforeCommit?.();
       return n;
     });
     options.onPhase?.('commit', total, total);
