@@ -10,7 +10,7 @@ import { openRepository, type Repository } from '../agent/repository/repository.
 import { openBackupSource } from '../agent/source/backup-source.js';
 import type { BlobInfo, BlobStore } from '../agent/storage/blob-store.js';
 import { createBackupWorld, type BackupWorld } from '../test-support/fixtures.js';
-import { CHILDREN, runNode } from './child.js';
+import { CHILDREN, ROOT, runNode } from './child.js';
 import { churn, expectEverySnapshotValid, expectSnapshotEqualsDatabase } from './invariants.js';
 import { pick, report, seeded } from './profile.js';
 
@@ -157,6 +157,21 @@ describe('concurrent writers on one repository', () => {
     const fresh = await openRepository(world.repoStore, world.passphrase);
     await expectEverySnapshotValid(fresh, world.catalog);
     await expectSnapshotEqualsDatabase(fresh, next.snapshotId, world.client);
+  });
+
+  it('a backup killed -9 while holding the shared lock does not keep prune from collecting (its process is gone)', async () => {
+    const script = `const { acquireLock } = await import(${JSON.stringify(join(ROOT, 'dist/agent/repository/lock.js'))});
+      const { LocalBlobStore } = await import(${JSON.stringify(join(ROOT, 'dist/agent/storage/local/local-store.js'))});
+      await acquireLock(await LocalBlobStore.open(${JSON.stringify(join(world.dir, 'repo'))}), { kind: 'shared', purpose: 'backup (killed)' });
+      process.stdout.write('LOCKED\\n');
+      setInterval(() => undefined, 1000);`;
+    const child = await runNode(['--input-type=module', '-e', script], { killOn: /LOCKED/ });
+    expect(child.killed).toBe(true);
+    expect((await world.repoStore.list('locks/')).length).toBe(1);
+    const pruned = await prune(new Date());
+    expect(pruned.gcSkipped).toBeUndefined();
+    expect(pruned.gc).not.toBeNull();
+    expect(await world.repoStore.list('locks/')).toEqual([]);
   });
 
   it('backups and prunes interleaved at seeded moments, simulated days apart: every listed snapshot stays whole', async () => {

@@ -21,7 +21,9 @@ import type { BlobStore } from '../storage/blob-store.js';
  * - A holder refreshes its file every few minutes; a lock not refreshed for `staleAfterMs`
  *   (default 30 min) belongs to a dead process and is ignored (and removed by the next acquirer).
  *   Staleness is judged with the reader's clock against the writer's: clocks must agree to well
- *   within that margin.
+ *   within that margin. A lock taken on THIS machine (same hostname) by a process that no longer
+ *   exists is stale at once, as restic judges it: a backup killed -9 must not block prune for half
+ *   an hour. (Hosts sharing a repository must have distinct hostnames, as containers do by default.)
  * - A holder whose own file vanished, or that could not refresh it for `staleAfterMs`, is `lost`:
  *   prune checks this before every destructive step.
  */
@@ -88,9 +90,20 @@ export async function listLocks(store: BlobStore, opts: { clock?: () => Date; st
     } catch {
       continue;
     }
-    out.push({ ...parsed, name, stale: now - Date.parse(parsed.refreshed) > staleAfter });
+    out.push({ ...parsed, name, stale: now - Date.parse(parsed.refreshed) > staleAfter || holderIsGone(parsed) });
   }
   return out;
+}
+
+/** True when the lock was taken on this machine by a process that is not running any more. */
+function holderIsGone(lock: LockFile): boolean {
+  if (lock.hostname !== hostname() || lock.pid === process.pid) return false;
+  try {
+    process.kill(lock.pid, 0); // signal 0: only asks whether the process exists
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH'; // EPERM: it exists, under another user
+  }
 }
 
 export class RepositoryLock {
