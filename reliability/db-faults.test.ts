@@ -109,7 +109,7 @@ describe('database faults during backup and restore', () => {
         onProgress: () => {
           if (++calls !== at) return;
           faults++;
-          void admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'wedsync-backup export%' AND pid <> pg_backend_pid()`);
+          void admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'wedsync-backup export%' AND pid <> pg_backend_pid()`);
         },
       });
       await expectCleanFailure(attempt, 'DB_UNREACHABLE', /lost the connection|cannot reach the database/, before);
@@ -158,7 +158,7 @@ describe('database faults during backup and restore', () => {
   it('a connection broken mid-session is reported as lost (DB_UNREACHABLE), never as a bug (INTERNAL)', async () => {
     const client = await connect(world.db.url, { applicationName: 'wedsync-backup reliability victim' });
     try {
-      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'wedsync-backup reliability victim'`);
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'wedsync-backup reliability victim'`);
       faults++;
       // The first query meets the termination; every later one the pg client's "not queryable".
       for (let i = 0; i < 2; i++) {

@@ -184,7 +184,7 @@ describe('backup engine (real PostgreSQL, folder repository)', () => {
         onProgress: () => {
           if (killed) return;
           killed = true;
-          void admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'wedsync-backup export%' AND pid <> pg_backend_pid()`);
+          void admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'wedsync-backup export%' AND pid <> pg_backend_pid()`);
         },
       },
       { type: 'full' },
