@@ -49,9 +49,20 @@ export interface DaemonCatalog {
   newestCompleteSnapshot(storageLocation: string): Promise<{ id: string } | null>;
 }
 
+/** A sensitive action for the audit log (catalog/audit.ts). */
+export interface DaemonAuditEntry {
+  action: string;
+  outcome: 'succeeded' | 'failed';
+  actor: { label: string };
+  target?: string | null;
+  details?: Record<string, unknown>;
+}
+
 export interface DaemonOptions {
   agentId?: string;
   logger: Logger;
+  /** Records prunes in the audit log; omitted: not audited (tests, embedders without a catalog). */
+  audit?: (entry: DaemonAuditEntry) => Promise<unknown>;
   /** The backup task's catalog (runBackup records snapshots through it). */
   catalog: Catalog;
   scheduling: DaemonCatalog;
@@ -159,7 +170,10 @@ export function startDaemon(opts: DaemonOptions): Daemon {
           { repo, passphrase: opts.passphrase, catalog: scheduling.pruneCatalog(repo.location, target), logger, timeZone: opts.schedule.timeZone, agentName: agentId },
           { target, signal },
         );
-        return { forgotten: report.snapshots.forgotten.length, packsDeleted: report.gc?.packs.deleted ?? 0, bytesFreed: report.gc?.bytes.freed ?? 0, ...(report.gcSkipped ? { gcSkipped: report.gcSkipped } : {}) };
+        const outcome = { forgotten: report.snapshots.forgotten.length, packsDeleted: report.gc?.packs.deleted ?? 0, bytesFreed: report.gc?.bytes.freed ?? 0, ...(report.gcSkipped ? { gcSkipped: report.gcSkipped } : {}) };
+        // Prune deletes data: it is a sensitive action and goes into the audit log.
+        await opts.audit?.({ action: 'prune', outcome: 'succeeded', actor: { label: `agent:${agentId}` }, target: repo.location, details: { target, ...outcome } }).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'prune: audit row not written'));
+        return outcome;
       } finally {
         if (target === 'offsite') await store.close().catch(() => undefined);
       }
@@ -264,8 +278,10 @@ export async function startAgentJobs(deps: AgentJobsDeps): Promise<AgentJobs> {
   let daemon: Daemon | null = null;
   if (deps.options) {
     const offsite = config.offsiteRepo;
+    const url = config.databaseUrl;
     daemon = startDaemon({
       logger: deps.logger,
+      ...(url ? { audit: async (entry: DaemonAuditEntry) => (await import('../catalog/audit.js')).auditOnce(url, entry) } : {}),
       catalog: deps.catalog,
       scheduling,
       repoStore: deps.repoStore,

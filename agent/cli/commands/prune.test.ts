@@ -79,6 +79,10 @@ describe('wedsync-backup copy and prune', () => {
     const report = JSON.parse(real.stdout);
     expect(report.snapshots.forgotten).toHaveLength(1);
     expect(report.gc.blobs.missing).toEqual([]);
+    // Only the real prune is a sensitive action in the audit log, not the dry run.
+    const audit = await client.query<{ action: string; details: { forgotten: number } }>(`SELECT action, details FROM backup_audit_log WHERE action = 'prune'`);
+    expect(audit.rows).toHaveLength(1);
+    expect(audit.rows[0]!.details.forgotten).toBe(1);
     const show = await cli(['show', 'latest', '--json'], env);
     expect(show.code, show.stderr).toBe(0);
     const text = await cli(['prune', '--offsite', '--dry-run'], { ...env, WEDSYNC_OFFSITE_REPO: offsite });

@@ -36,6 +36,17 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>): P
         ...(opts.waitLock !== undefined ? { lockWaitMs: (opts.waitLock as number) * 1000 } : {}),
       },
     );
+    if (!opts.dryRun) {
+      // Prune deletes data: a sensitive action, recorded in the audit log.
+      const { auditOnce } = await import('../../catalog/audit.js');
+      await auditOnce(url, {
+        action: 'prune',
+        outcome: 'succeeded',
+        actor: { label: 'cli' },
+        target: repo.location,
+        details: { target, forgotten: report.snapshots.forgotten.length, packsDeleted: report.gc?.packs.deleted ?? 0 },
+      }).catch((err: unknown) => ctx.logger.warn({ err: (err as Error).message }, 'prune: audit row not written'));
+    }
     return { json: { ok: true, ...report }, text: describePrune(report) };
   } finally {
     await Promise.all([catalog.close(), repo.store.close()]);
