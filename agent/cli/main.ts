@@ -2,7 +2,7 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { resolveConfig, type ConfigFlags } from './config.js';
 import type { CommandContext } from './context.js';
 import { printError, printResult, type CommandResult } from './output.js';
-import { collectUuid, dataTypes, fraction, isoTime, positiveInt, uuid } from './parse.js';
+import { collectUuid, dataTypes, fraction, isoTime, positiveInt, snapshotRef, uuid } from './parse.js';
 import { WedsyncError } from '../contract/errors.js';
 
 /**
@@ -98,7 +98,7 @@ export function buildProgram(): Command {
     .option('--wedding <id>', 'only snapshots containing this wedding', collectUuid);
 
   define(program, 'show', 'show what a snapshot holds per wedding and data type', () => import('./commands/show.js'))
-    .argument('<snapshot>', 'snapshot id or "latest"')
+    .argument('<snapshot>', 'snapshot id or "latest"', snapshotRef('latest'))
     .option('--wedding <id>', 'only this wedding', collectUuid);
 
   define(program, 'agent', 'run the headless agent: scheduler, jobs and the HTTP API', () => import('./commands/agent.js'))
@@ -141,12 +141,12 @@ export function buildProgram(): Command {
     .addOption(timeZoneOption());
 
   define(program, 'copy', 'copy a snapshot to another repository (off-site): only what it lacks, manifest last, then verify the copy', () => import('./commands/copy.js'))
-    .argument('<snapshot>', 'snapshot id or "latest"')
+    .argument('<snapshot>', 'snapshot id or "latest"', snapshotRef('latest'))
     .option('--to <location>', 'target repository, s3://bucket/prefix or a folder (default: --offsite-repo)')
     .option('--verify-data', 'also read every blob of the snapshot back from the target');
 
   define(program, 'verify', 'prove snapshots restorable: exit 0 valid, 1 problems found (printed with snapshot, wedding, data type)', () => import('./commands/verify.js'))
-    .argument('<snapshot>', 'snapshot id, "latest" or "all"')
+    .argument('<snapshot>', 'snapshot id, "latest" or "all"', snapshotRef('latest', 'all'))
     .option('--read-data', 'also read every pack: decrypt, re-hash, recount rows, re-hash photos')
     .option('--read-data-subset <p>', 'read-data on a deterministic sample of packs, e.g. 10%', fraction)
     .option('--repository', 'also check the repository as a whole (keys, index, packs)');
@@ -160,7 +160,7 @@ export function buildProgram(): Command {
     .option('--time-zone <zone>', 'IANA zone the wedding day is measured in (default: this machine\'s)');
 
   define(program, 'restore', 'guided restore: preview what changes, then restore it (--yes) after taking a recovery point', () => import('./commands/restore.js'))
-    .argument('<snapshot>', 'snapshot id or "latest"')
+    .argument('<snapshot>', 'snapshot id or "latest"', snapshotRef('latest'))
     .addOption(new Option('--scope <scope>', 'complete | selective | wedding-only').choices(['complete', 'selective', 'wedding-only']).makeOptionMandatory())
     .option('--wedding <id>', 'wedding to restore (repeatable; required for wedding-only)', collectUuid)
     .option('--data-types <list>', 'comma-separated: guests,timeline,photos,vendors (required for selective)', dataTypes)

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { WedsyncError } from '../contract/errors.js';
 
 /** Commander argument parsers that reject bad values with a reason naming what is wrong. */
 export function positiveInt(value: string): number {
@@ -22,6 +23,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function uuid(value: string): string {
   if (!UUID.test(value)) throw new InvalidArgumentError(`must be a UUID (got ${JSON.stringify(value)})`);
   return value.toLowerCase();
+}
+
+/**
+ * A snapshot argument: a snapshot id (uuid) or one of `keywords` ("latest", "all"). Checked when
+ * the command line is parsed, before any repository or database is opened: a mistyped id is
+ * reported as such (exit 2), whatever state the storage is in. Long junk is shown cut short.
+ */
+export function snapshotRef(...keywords: string[]): (value: string) => string {
+  return (value) => {
+    if (UUID.test(value)) return value.toLowerCase();
+    if (keywords.includes(value)) return value;
+    const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value;
+    const allowed = keywords.map((k, i) => `${i === keywords.length - 1 ? ' or' : ','} "${k}"`).join('');
+    // A WedsyncError passes through commander as is: the same words the commands used to say.
+    throw new WedsyncError('BAD_INPUT', `snapshot must be a snapshot id (uuid)${allowed} (got ${JSON.stringify(shown)})`);
+  };
 }
 
 /** For repeatable options: `--wedding A --wedding B`. */
