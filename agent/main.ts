@@ -125,6 +125,32 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   tierOne?.stream.start();
   const offline = createOfflineServices({ store: cache.store, timeZone: timeZoneOf(), ...(tierOne ? { status: () => tierOne.stream.status() } : {}) });
 
+  // Hot reads answered from short-lived caches (api/read-cache.ts): at 2000 weddings a status is
+  // ~150 ms of CPU and a snapshot's detail ~100 ms, on the event loop the backups share.
+  const { ReadCache } = await import('./api/read-cache.js');
+  const listCache = new ReadCache<SnapshotSummary[]>(1_000);
+  const detailCache = new ReadCache<SnapshotDetail>(1_000);
+  const manifestParts = new ReadCache<Omit<SnapshotDetail, 'snapshot'>>(60 * 60_000, 16);
+  const statusCache = new ReadCache<Awaited<ReturnType<NonNullable<ApiServices['backupStatus']>['status']>>>(2_000, 16);
+  /** What a snapshot's detail takes from its manifest (immutable once written): computed once per snapshot. */
+  const detailOf = async (id: string): Promise<Omit<SnapshotDetail, 'snapshot'>> => {
+    const m = await repo.loadManifest(id);
+    return {
+      scope: m.scope ?? { kind: 'complete' },
+      tables: m.schema.tables.map((t) => ({ table: `${t.schema}.${t.name}`, dataType: t.dataType, rows: t.rowCount })),
+      weddings: m.weddings.map((w) => ({
+        weddingId: w.weddingId,
+        weddingDate: w.weddingDate ?? null,
+        organizationId: w.organizationId ?? null,
+        rowCounts: w.rowCounts as Record<string, number>,
+        photos: w.photos.length,
+        segments: Object.values(w.tables).reduce((a, s) => a + s.length, 0),
+        rawBytes: Object.values(w.tables).reduce((a, s) => a + s.reduce((b, r) => b + r.rawBytes, 0), 0),
+      })),
+      photoProblems: m.photoProblems,
+    };
+  };
+
   const services: ApiServices = {
     restore,
     validation,
@@ -133,7 +159,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       return { repository: repo.location, repositoryId: repo.id };
     },
     snapshots: {
-      async list(query) {
+      list: (query) => listCache.get(JSON.stringify(query), async () => {
         try {
           const rows = await catalog.listSnapshots({ weddingId: query.weddingId, type: query.type, limit: query.limit });
           return rows.map(summary);
@@ -142,27 +168,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           if ((err as { code?: string }).code !== 'DB_UNREACHABLE') throw err;
           return cache.store.listSnapshots({ weddingId: query.weddingId, type: query.type, limit: query.limit }).map((s) => s.summary as SnapshotSummary);
         }
-      },
-      async get(id): Promise<SnapshotDetail> {
+      }),
+      get: (id) => detailCache.get(id, async (): Promise<SnapshotDetail> => {
         const row = await catalog.getSnapshot(id);
         if (!row) throw new WedsyncError('NOT_FOUND', `snapshot ${id} not found`);
-        const m = await repo.loadManifest(id);
-        return {
-          snapshot: summary(row),
-          scope: m.scope ?? { kind: 'complete' },
-          tables: m.schema.tables.map((t) => ({ table: `${t.schema}.${t.name}`, dataType: t.dataType, rows: t.rowCount })),
-          weddings: m.weddings.map((w) => ({
-            weddingId: w.weddingId,
-            weddingDate: w.weddingDate ?? null,
-            organizationId: w.organizationId ?? null,
-            rowCounts: w.rowCounts as Record<string, number>,
-            photos: w.photos.length,
-            segments: Object.values(w.tables).reduce((a, s) => a + s.length, 0),
-            rawBytes: Object.values(w.tables).reduce((a, s) => a + s.reduce((b, r) => b + r.rawBytes, 0), 0),
-          })),
-          photoProblems: m.photoProblems,
-        };
-      },
+        // A manifest never changes once written, but prune may delete it: check it is still there.
+        if (!(await repo.store.head(`snapshots/${id}`))) await repo.loadManifest(id);
+        return { snapshot: summary(row), ...(await manifestParts.get(id, () => detailOf(id))) };
+      }),
       emergencyBackup(request) {
         // A fresh repository (its index as it is now, after any prune) under a shared lock, so a
         // concurrent prune never deletes a pack this backup relies on.
@@ -178,6 +191,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
             );
           } finally {
             await fresh.store.close();
+            // Read back this agent's own writes at once.
+            listCache.clear();
+            statusCache.clear();
           }
         });
       },
@@ -198,7 +214,20 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     openSource: (type) => openBackupSource(url, map, type === 'full' ? config.parallelism : 1),
     createMetrics: (status) => createMetrics({ status }),
   });
-  services.backupStatus = agentJobs.services;
+  // Status answers are shared for 2 s (see the read caches above); this agent's own changes clear them.
+  const clearingStatus = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => async (...args: A) => {
+    try {
+      return await fn(...args);
+    } finally {
+      statusCache.clear();
+    }
+  };
+  services.backupStatus = {
+    ...agentJobs.services,
+    status: (query) => statusCache.get(JSON.stringify(query), () => agentJobs.services.status(query)),
+    updateSettings: clearingStatus(agentJobs.services.updateSettings),
+    cancelJob: clearingStatus(agentJobs.services.cancelJob),
+  };
 
   // The console (renderer/dist at `/`, login codes, the wedding directory it picks from).
   const [{ createConsoleRoutes }, { listWeddings }, { backupHistory }, { diffWeddingBetweenSnapshots }] = await Promise.all([

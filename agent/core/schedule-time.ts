@@ -38,10 +38,33 @@ export function isValidTimeZone(timeZone: string): boolean {
   }
 }
 
-function parts(instant: Date, timeZone: string): { y: number; m: number; d: number; h: number; min: number; s: number } {
+interface Parts {
+  readonly y: number;
+  readonly m: number;
+  readonly d: number;
+  readonly h: number;
+  readonly min: number;
+  readonly s: number;
+}
+
+/**
+ * formatToParts costs microseconds and a status of 2000 weddings calls it thousands of times,
+ * mostly for the same instants (each wedding day's midnight) as the previous status: the same
+ * instant in the same zone always has the same parts, so they are remembered (bounded).
+ */
+const partsMemo = new Map<string, Parts>();
+const PARTS_MEMO_MAX = 50_000;
+
+function parts(instant: Date, timeZone: string): Parts {
+  const key = `${timeZone}|${instant.getTime()}`;
+  const hit = partsMemo.get(key);
+  if (hit) return hit;
   const out: Record<string, number> = {};
   for (const p of formatter(timeZone).formatToParts(instant)) if (p.type !== 'literal') out[p.type] = Number(p.value);
-  return { y: out.year!, m: out.month!, d: out.day!, h: out.hour!, min: out.minute!, s: out.second! };
+  const result: Parts = { y: out.year!, m: out.month!, d: out.day!, h: out.hour!, min: out.minute!, s: out.second! };
+  if (partsMemo.size >= PARTS_MEMO_MAX) partsMemo.clear();
+  partsMemo.set(key, result);
+  return result;
 }
 
 /** The local calendar date of `instant` in `timeZone`, as YYYY-MM-DD. */

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { send } from './http.js';
+import { ReadCache } from './read-cache.js';
+
+describe('ReadCache (hot reads under load)', () => {
+  it('computes once per key per ttl, shares one computation between concurrent callers, keeps no failure', async () => {
+    let now = 0;
+    let calls = 0;
+    const cache = new ReadCache<number>(1000, 64, () => now);
+    const slow = () => new Promise<number>((r) => setTimeout(() => r(++calls), 5));
+    const burst = await Promise.all(Array.from({ length: 200 }, () => cache.get('status', slow)));
+    expect(new Set(burst)).toEqual(new Set([1]));
+    expect(calls).toBe(1);
+    now = 999;
+    expect(await cache.get('status', slow)).toBe(1);
+    now = 1000;
+    expect(await cache.get('status', slow)).toBe(2);
+    expect(await cache.get('other', slow)).toBe(3);
+    await expect(cache.get('bad', () => Promise.reject(new Error('db away')))).rejects.toThrow('db away');
+    expect(await cache.get('bad', slow)).toBe(4);
+    cache.clear();
+    expect(await cache.get('status', slow)).toBe(5);
+  });
+
+  it('send() validates one body once, however often it is sent', () => {
+    let checks = 0;
+    const schema = z.object({ n: z.number().refine(() => ++checks > 0) });
+    const sent: unknown[] = [];
+    const reply = { code: () => reply, send: (b: unknown) => (sent.push(b), reply) } as never;
+    const body = { n: 1 };
+    for (let i = 0; i < 100; i++) send(reply, schema, body);
+    expect(checks).toBe(1);
+    expect(sent).toHaveLength(100);
+    send(reply, schema, { n: 2 });
+    expect(checks).toBe(2);
+  });
+});
