@@ -100,18 +100,75 @@ export async function loadSegments(repo: Repository, plan: RestorePlan, ids: Ite
       segments.set(id, plain);
     });
   } catch (err) {
-    const blobId = isWedsyncError(err) ? (err.details?.blobId as string | undefined) : undefined;
-    const what = blobId ? planSegments(plan).get(blobId) : undefined;
-    if (what && isWedsyncError(err)) {
-      const where = `${what.weddingId ? `wedding ${what.weddingId}` : 'rows of no wedding'}, data type ${what.dataType ?? 'none'} (${what.table})`;
-      throw new WedsyncError(err.code, `snapshot ${plan.snapshotId} cannot be restored: the segment of ${where} is ${err.code === 'BLOB_NOT_FOUND' ? 'missing' : 'damaged'} — nothing was changed`, {
-        cause: err,
-        details: { blobId, weddingId: what.weddingId, dataType: what.dataType, table: what.table },
-      });
-    }
-    throw err;
+    throw segmentError(err, plan);
   }
   return segments;
+}
+
+/** A repository read error of a plan's segment, naming its wedding and data type. */
+function segmentError(err: unknown, plan: RestorePlan): unknown {
+  const blobId = isWedsyncError(err) ? (err.details?.blobId as string | undefined) : undefined;
+  const what = blobId ? planSegments(plan).get(blobId) : undefined;
+  if (!what || !isWedsyncError(err)) return err;
+  const where = `${what.weddingId ? `wedding ${what.weddingId}` : 'rows of no wedding'}, data type ${what.dataType ?? 'none'} (${what.table})`;
+  return new WedsyncError(err.code, `snapshot ${plan.snapshotId} cannot be restored: the segment of ${where} is ${err.code === 'BLOB_NOT_FOUND' ? 'missing' : 'damaged'} — nothing was changed`, {
+    cause: err,
+    details: { blobId, weddingId: what.weddingId, dataType: what.dataType, table: what.table },
+  });
+}
+
+/** Segments read ahead of their consumer at most (bounded memory while streaming into COPY). */
+const STREAM_AHEAD = 64;
+
+/**
+ * Segments of a plan as they are read and checked (any order), for streaming into COPY. Errors
+ * as loadSegments. A consumer that stops early stops the reading too.
+ */
+export async function* streamSegments(repo: Repository, plan: RestorePlan, ids: string[], ahead = STREAM_AHEAD): AsyncGenerator<{ id: string; data: Buffer }> {
+  const queue: Array<{ id: string; data: Buffer }> = [];
+  let finished = false;
+  let stopped = false;
+  let failure: unknown;
+  let wake: () => void = () => undefined;
+  // Several ranges are read at once, so several readers may wait for room: release them all.
+  let waiting: Array<() => void> = [];
+  const room = () => {
+    const all = waiting;
+    waiting = [];
+    for (const r of all) r();
+  };
+  const reading = repo
+    .forEachBlob(ids, async (id, data) => {
+      if (stopped) throw new Error('restore stopped reading');
+      queue.push({ id, data });
+      wake();
+      while (queue.length >= ahead && !stopped) await new Promise<void>((r) => waiting.push(r));
+    })
+    .catch((err: unknown) => {
+      failure = err;
+    })
+    .finally(() => {
+      finished = true;
+      wake();
+    });
+  try {
+    for (;;) {
+      const next = queue.shift();
+      if (next) {
+        room();
+        yield next;
+      } else if (finished) {
+        if (failure !== undefined) throw segmentError(failure, plan);
+        return;
+      } else {
+        await new Promise<void>((r) => (wake = r));
+      }
+    }
+  } finally {
+    stopped = true;
+    room();
+    await reading;
+  }
 }
 
 /** The snapshot's segment plaintexts of one (scope, wedding key), in order. */

@@ -9,7 +9,7 @@ import type { BackupSource } from '../source/backup-source.js';
 import type { ApplyResult, ApplyTable } from '../source/restore-writer.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { runBackup } from './backup.js';
-import { diffPrepared, itemChanges, loadSegments, prepareRestore, snapshotParts, type PrepareDeps, type PreparedRestore, type RestoreRequest } from './restore-prepare.js';
+import { diffPrepared, itemChanges, prepareRestore, snapshotParts, streamSegments, type PrepareDeps, type PreparedRestore, type RestoreRequest } from './restore-prepare.js';
 import { loadPhotoBlobs, photosToWrite, writePhotos } from './restore-photos.js';
 import type { ConfirmationTokens } from './restore-token.js';
 
@@ -245,10 +245,8 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
           return {
             table: scope.table,
             bytes: refs.reduce((a, r) => a + r.rawBytes, 0),
-            load: async () => {
-              const blobs = await loadSegments(deps.repo, p.plan, refs.map((r) => r.id));
-              return new Map([...scope.segments].map(([key, list]) => [key, list.map((r) => blobs.get(r.id)!)]));
-            },
+            segments: new Map([...scope.segments].map(([key, list]) => [key, list.map((r) => r.id)])),
+            read: () => streamSegments(deps.repo, p.plan, refs.map((r) => r.id)),
           };
         }),
         sequences: p.manifest.schema.sequences,

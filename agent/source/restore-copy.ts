@@ -7,11 +7,29 @@ import { quoteIdent } from './introspect.js';
 
 /** Helpers shared by the restore writers (merge into a live database, load into an empty one). */
 
+/** Bytes sent per COPY message at least: segments are small, and each write is a system call. */
+const COPY_BATCH = 256 * 1024;
+
+async function* batched(parts: Iterable<Buffer> | AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let batch: Buffer[] = [];
+  let size = 0;
+  for await (const p of parts) {
+    batch.push(p);
+    size += p.length;
+    if (size >= COPY_BATCH) {
+      yield batch.length === 1 ? batch[0]! : Buffer.concat(batch, size);
+      batch = [];
+      size = 0;
+    }
+  }
+  if (size) yield batch.length === 1 ? batch[0]! : Buffer.concat(batch, size);
+}
+
 /** Streams snapshot segments (COPY text, as stored) into `target (columns)` with COPY FROM STDIN. */
-export async function copyIn(client: pg.Client, target: string, columns: string[], parts: Iterable<Buffer>, options = ''): Promise<number> {
+export async function copyIn(client: pg.Client, target: string, columns: string[], parts: Iterable<Buffer> | AsyncIterable<Buffer>, options = ''): Promise<number> {
   const { from } = await import('pg-copy-streams');
   const stream = client.query(from(`COPY ${target} (${columns.map(quoteIdent).join(', ')}) FROM STDIN${options ? ` WITH (${options})` : ''}`));
-  await pipeline(Readable.from(parts, { objectMode: false }), stream);
+  await pipeline(Readable.from(batched(parts), { objectMode: false }), stream);
   return stream.rowCount;
 }
 
