@@ -125,11 +125,14 @@ export function previewText(p: RestorePreview): string {
 
 export function operationText(op: RecoveryOperation): string {
   const restored = op.dataRestored as { byDataType?: Record<string, { inserted: number; updated: number; deleted: number }>; photosWritten?: number } | null;
-  const metrics = op.successMetrics as { checked?: number; rows?: number } | null;
+  const metrics = op.successMetrics as { checked?: number; rows?: number; contentChecked?: number } | null;
   const lines = [`${op.operationType} ${op.id} ${op.status} in ${((op.actualDurationMs ?? 0) / 1000).toFixed(2)} s`];
   for (const [k, c] of Object.entries(restored?.byDataType ?? {})) lines.push(`  ${k}: ${c.inserted} inserted, ${c.updated} updated, ${c.deleted} deleted`);
   if (restored?.photosWritten) lines.push(`  photo files written back: ${restored.photosWritten}`);
-  if (metrics?.checked !== undefined) lines.push(`  verified: ${metrics.checked} row set(s), ${metrics.rows} rows match the snapshot`);
+  if (metrics?.checked !== undefined) {
+    const content = metrics.contentChecked !== undefined && metrics.contentChecked < metrics.checked ? ` (counts of all, content of ${metrics.contentChecked})` : '';
+    lines.push(`  verified: ${metrics.checked} row set(s)${content}, ${metrics.rows} rows match the snapshot`);
+  }
   lines.push(op.preRecoverySnapshot ? `  recovery point ${op.preRecoverySnapshot}: undo with \`wedsync-backup undo ${op.id} --yes\`` : '  no recovery point (the target was empty)');
   return lines.join('\n');
 }
