@@ -88,7 +88,7 @@ try {
   log(`starting PostgreSQL in ${dir}`);
   cluster = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), persistent: false });
   const admin = cluster.url;
-  for (const db of ['wedsync', 'restore_target', 'pgrestore_target']) await query(admin, `CREATE DATABASE ${db} TEMPLATE template0`);
+  await query(admin, 'CREATE DATABASE wedsync TEMPLATE template0');
   const url = cluster.urlFor('wedsync');
   const env = {
     DATABASE_URL: url,
@@ -130,24 +130,46 @@ try {
   // 2. Complete restore into an empty database vs pg_dump -Fc + pg_restore of the same data.
   if (!process.env.ONE_ONLY) {
     const source = await fingerprint(url);
-    const complete = await cli(['restore', backup.json.snapshotId, '--scope', 'complete', '--target-url', cluster.urlFor('restore_target'), '--yes'], env);
-    log(`complete restore into an empty database ${fmt(complete.ms)}`);
     const dumpFile = join(dir, 'wedsync.dump');
     // The same tables the backup holds: the catalog and the change journal are not wedding data.
     const excluded = ['backup_jobs', 'backup_snapshots', 'recovery_operations', 'wedsync_schema_migrations', 'wedsync_change_journal', 'wedsync_audit_log', 'wedsync_api_tokens'];
     const pgDump = await timed(() => run(join(PG_BIN, 'pg_dump'), ['-Fc', '-f', dumpFile, ...excluded.flatMap((t) => ['-T', t]), '-d', url]));
-    const pgRestore = await timed(() => run(join(PG_BIN, 'pg_restore'), ['-d', cluster.urlFor('pgrestore_target'), dumpFile]));
-    log(`pg_dump ${fmt(pgDump)}, pg_restore ${fmt(pgRestore)}`);
-    const ours = await fingerprint(cluster.urlFor('restore_target'));
-    const theirs = await fingerprint(cluster.urlFor('pgrestore_target'));
-    const same = JSON.stringify(ours) === JSON.stringify(source) && JSON.stringify(theirs) === JSON.stringify(source);
-    if (!same) throw new Error('a restored database differs from the source: the comparison would be meaningless');
+    log(`pg_dump ${fmt(pgDump)}`);
+    // Each restore twice, in the order ours, theirs, theirs, ours: whatever the cluster does in
+    // the background (checkpoints) falls on both alike. Each into a new empty database.
+    const oursRuns = [];
+    const theirsRuns = [];
+    let round = 0;
+    const restoreOurs = async () => {
+      const db = `restore_target_${++round}`;
+      await query(admin, `CREATE DATABASE ${db} TEMPLATE template0`);
+      const r = await cli(['restore', backup.json.snapshotId, '--scope', 'complete', '--target-url', cluster.urlFor(db), '--yes'], env);
+      log(`complete restore into an empty database ${fmt(r.ms)}${r.cpuMs !== null ? `, CPU ${fmt(r.cpuMs)}` : ''}`);
+      oursRuns.push({ ...r, db });
+    };
+    const restoreTheirs = async () => {
+      const db = `pgrestore_target_${++round}`;
+      await query(admin, `CREATE DATABASE ${db} TEMPLATE template0`);
+      const ms = await timed(() => run(join(PG_BIN, 'pg_restore'), ['-d', cluster.urlFor(db), dumpFile]));
+      log(`pg_restore ${fmt(ms)}`);
+      theirsRuns.push({ ms, db });
+    };
+    await restoreOurs();
+    await restoreTheirs();
+    await restoreTheirs();
+    await restoreOurs();
+    for (const r of [...oursRuns, ...theirsRuns]) {
+      if (JSON.stringify(await fingerprint(cluster.urlFor(r.db))) !== JSON.stringify(source)) throw new Error(`${r.db} differs from the source: the comparison would be meaningless`);
+    }
+    const fastest = (runs) => runs.reduce((a, b) => (b.ms < a.ms ? b : a));
+    const complete = fastest(oursRuns);
+    const pgRestore = fastest(theirsRuns).ms;
     lines.push(
-      `| complete restore into an empty database, whole CLI process | ${fmt(complete.ms)} | ${(complete.ms / pgRestore).toFixed(2)}× pg_restore${complete.cpuMs !== null ? `; CLI CPU ${fmt(complete.cpuMs)}` : ''}; target ≤ 1.0× |`,
-      `| pg_restore of a pg_dump -Fc into an empty database | ${fmt(pgRestore)} | same tables, same cluster |`,
+      `| complete restore into an empty database, whole CLI process (best of ${oursRuns.length}) | ${fmt(complete.ms)} | ${(complete.ms / pgRestore).toFixed(2)}× pg_restore (runs ${oursRuns.map((r) => fmt(r.ms)).join(', ')})${complete.cpuMs !== null ? `; CLI CPU ${fmt(complete.cpuMs)}` : ''}; target ≤ 1.0× |`,
+      `| pg_restore of a pg_dump -Fc into an empty database (best of ${theirsRuns.length}) | ${fmt(pgRestore)} | runs ${theirsRuns.map((r) => fmt(r.ms)).join(', ')}; same tables, same cluster |`,
       `| pg_dump -Fc (for reference) | ${fmt(pgDump)} | |`,
       '',
-      'Both restored databases were checked equal to the source (row counts and md5 of every table).',
+      'Every restored database was checked equal to the source (row counts and md5 of every table).',
     );
   }
   lines[0] += `, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`;
