@@ -77,6 +77,10 @@ describe('wedsync-backup restore / undo', () => {
     expect(undo.stdout).toMatch(/undo [0-9a-f-]{36} completed/);
     expect(undo.stdout).toContain('guests: 0 inserted, 0 updated, 12 deleted');
     expect(await guests()).toBe(0);
+    // Both are sensitive actions in the audit log, started and finished.
+    const { rows } = await world.client.query<{ action: string }>(`SELECT action FROM backup_audit_log WHERE action LIKE 'restore.%' OR action LIKE 'undo.%' ORDER BY seq`);
+    expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['restore.start', 'undo.start']));
+    expect(rows.length).toBeGreaterThanOrEqual(4);
   });
 
   it('bad input: exit 2, one line naming it, nothing changed', async () => {

@@ -50,13 +50,21 @@ export async function openRestoreSession(ctx: CommandContext, options: { photos:
     await Promise.all([repo?.store.close(), catalog?.close(), recovery?.close(), photoStore?.close()]);
     throw (failed as PromiseRejectedResult).reason;
   }
+  // Restores and undos run from the command line are sensitive actions: into the audit log, as
+  // the API's are (the API records them itself, so only the CLI wraps its catalog).
+  const [{ openAuditLog }, { auditingRecoveryCatalog }] = await Promise.all([import('../../catalog/audit.js'), import('../../catalog/audit-recovery.js')]);
+  const auditLog = await openAuditLog(url).catch(async (err: unknown) => {
+    await Promise.all([repo.store.close(), catalog.close(), recovery.close(), photoStore?.close()]);
+    throw err;
+  });
+  const audited = auditingRecoveryCatalog(recovery, auditLog, 'cli', (err) => ctx.logger.warn({ err: (err as Error).message }, 'restore: audit row not written'));
   const deps: RestoreDeps = {
     repo,
     map,
     logger: ctx.logger,
     liveUrl: url,
     openTarget: openRestoreTarget,
-    recovery,
+    recovery: audited,
     tokens: new ConfirmationTokens(),
     photoStore,
     parallelism: ctx.config.parallelism,
@@ -67,7 +75,7 @@ export async function openRestoreSession(ctx: CommandContext, options: { photos:
     deps,
     catalog,
     close: async () => {
-      await Promise.all([catalog.close(), recovery.close(), repo.store.close(), photoStore?.close()]);
+      await Promise.all([catalog.close(), recovery.close(), auditLog.close(), repo.store.close(), photoStore?.close()]);
     },
   };
 }
