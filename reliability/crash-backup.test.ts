@@ -116,7 +116,6 @@ describe('backup killed -9 at seeded random points', () => {
     let completedAnyway = 0;
     const validated = new Set<string>();
     const logger = await silentLogger();
-    const modes: string[] = [];
     // Until `points` kills landed (a kill drawn after the end of a run lets it complete: not counted).
     for (let i = 0; killed < points; i++) {
       if (i >= points * 3) throw new Error(`only ${killed} of ${i} runs were killed before they completed`);
@@ -139,7 +138,6 @@ describe('backup killed -9 at seeded random points', () => {
         expectOk(r, where);
         completedAnyway++;
       }
-      modes.push(where);
 
       // The invariants, from a freshly opened repository (as the next process sees it).
       const repo = await openRepository(world.repoStore, world.passphrase);

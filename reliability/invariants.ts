@@ -111,7 +111,7 @@ export async function churn(client: pg.ClientBase | pg.Pool, photoStore: BlobSto
   );
   for (const row of rows) {
     const bytes = Buffer.alloc(prng.int(20_000, 40_000));
-    for (let i = 0; i < bytes.length; i += 4) bytes.writeUInt32LE(Math.floor(prng.next() * 0x100000000), i - (i + 4 > bytes.length ? i + 4 - bytes.length : 0));
+    for (let i = 0; i < bytes.length; i++) bytes[i] = prng.int(0, 255);
     await photoStore.put(row.storage_key, bytes);
     await client.query(`UPDATE photos SET sha256 = $2, size_bytes = $3 WHERE id = $1`, [row.id, createHash('sha256').update(bytes).digest('hex'), bytes.length]);
   }
