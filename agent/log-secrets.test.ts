@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../test-support/cli.js';
 import { createBackupWorld, type BackupWorld } from '../test-support/fixtures.js';
 import { issueToken } from './catalog/tokens.js';
 import { resolveConfig } from './cli/config.js';
@@ -37,13 +37,10 @@ describe('secrets never reach logs, errors or the catalog', () => {
   });
   const secrets = () => ({ passphrase: world.passphrase, agentToken, userToken, dbPassword });
 
-  function cli(args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
-    return new Promise((resolve) => {
-      execFile(process.execPath, [join(process.cwd(), 'bin/wedsync-backup.js'), ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-        captured.push(stdout, stderr);
-        resolve({ code: err ? ((err as { code?: number }).code ?? 99) : 0, out: stdout + stderr });
-      });
-    });
+  async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
+    const run = await runCli(args, env);
+    captured.push(run.stdout, run.stderr);
+    return { code: run.code, out: run.stdout + run.stderr };
   }
 
   beforeAll(async () => {

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,22 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test-support/db.js';
 import { SMALL_SEED } from '../../../test-support/fixtures.js';
 import { seed } from '../../source/seed.js';
+import { runCli } from '../../../test-support/cli.js';
 
-const BIN = join(process.cwd(), 'bin/wedsync-backup.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 99) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = runCli;
 
 describe('wedsync-backup plan and status', () => {
   let db: TestDatabase;

@@ -1,17 +1,9 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackupWorld, type BackupWorld } from '../../../test-support/fixtures.js';
+import { runCli, type CliRun as Run } from '../../../test-support/cli.js';
 
 /** `restore` and `undo` as users run them: the compiled CLI, exit codes, one JSON object, nothing changed unless confirmed. */
-
-const BIN = join(process.cwd(), 'bin/wedsync-backup.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('wedsync-backup restore / undo', () => {
   let world: BackupWorld;
@@ -19,12 +11,7 @@ describe('wedsync-backup restore / undo', () => {
   let wedding: string;
   let env: Record<string, string>;
 
-  const cli = (args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 99) : 0, stdout, stderr });
-      });
-    });
+  const cli = (args: string[]): Promise<Run> => runCli(args, env);
   const guests = async () => (await world.client.query<{ n: number }>('SELECT count(*)::int AS n FROM guests WHERE wedding_id = $1', [wedding])).rows[0]!.n;
 
   beforeAll(async () => {

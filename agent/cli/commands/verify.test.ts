@@ -1,30 +1,17 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackupWorld, type BackupWorld } from '../../../test-support/fixtures.js';
 import { openRepository } from '../../repository/repository.js';
+import { runCli, type CliRun as Run } from '../../../test-support/cli.js';
 
 /** verify, check and validate-data as users run them: the compiled CLI, exit codes, output. */
-
-const BIN = join(process.cwd(), 'bin/wedsync-backup.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('wedsync-backup verify / check / validate-data', () => {
   let world: BackupWorld;
   let snapshotId: string;
   let env: Record<string, string>;
 
-  const cli = (args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 99) : 0, stdout, stderr });
-      });
-    });
+  const cli = (args: string[]): Promise<Run> => runCli(args, env);
 
   beforeAll(async () => {
     world = await createBackupWorld({ weddings: 4 });
