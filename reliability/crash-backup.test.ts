@@ -23,7 +23,9 @@ import { pick, report, seeded } from './profile.js';
  *    delete, drawn from the writes a complete backup of the same kind made), and
  *  - at a random moment of the real CLI's run (start-up, export, photos, packs, manifest, catalog).
  * After every kill: every listed snapshot passes read-data validation, the repository check finds
- * nothing but garbage (unreferenced or unindexed packs), and the next backup succeeds.
+ * nothing but garbage (unreferenced or unindexed packs), the killed run's job row is never left
+ * `running` (the next reader of the catalog finds its owner gone and records it failed,
+ * "interrupted"), and the next backup succeeds.
  * At the end prune removes the garbage, the check is clean with zero findings, no stray file is
  * left in the repository folder, and the newest snapshot holds exactly the database's rows.
  */
@@ -114,6 +116,21 @@ describe('backup killed -9 at seeded random points', () => {
 
     let killed = 0;
     let completedAnyway = 0;
+    let interrupted = 0;
+    const jobIds = async () => new Set((await pool.query<{ id: string }>(`SELECT id FROM backup_jobs`)).rows.map((r) => r.id));
+    /**
+     * The job rows a run created, once the server has ended the killed process's session (it
+     * notices when it next reads the socket, a moment after the process is gone) and a sweep ran.
+     */
+    const settledJobs = async (before: Set<string>) => {
+      for (let attempt = 0; ; attempt++) {
+        await world.catalog.sweepInterrupted();
+        const { rows } = await pool.query<{ id: string; status: string; error_details: { code?: string; message?: string } | null }>(`SELECT id, status, error_details FROM backup_jobs`);
+        const created = rows.filter((r) => !before.has(r.id));
+        if (!rows.some((r) => r.status === 'running') || attempt >= 100) return { created, running: rows.filter((r) => r.status === 'running').length };
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
     const validated = new Set<string>();
     const logger = await silentLogger();
     // Until `points` kills landed (a kill drawn after the end of a run lets it complete: not counted).
@@ -122,6 +139,7 @@ describe('backup killed -9 at seeded random points', () => {
       // New data for the backup to write (rows and photo files), so kills land amid uploads too.
       await churn(pool, world.photoStore, prng);
       const type: Kind = prng.chance(0.5) ? 'full' : 'incremental';
+      const before = await jobIds();
       let r: ChildResult;
       let where: string;
       if (i % 2 === 0) {
@@ -137,6 +155,15 @@ describe('backup killed -9 at seeded random points', () => {
       else {
         expectOk(r, where);
         completedAnyway++;
+      }
+
+      // No job left running: the killed one says failed, interrupted (or completed, when the kill came after).
+      const jobs = await settledJobs(before);
+      expect(jobs.running, `jobs left running after the kill at ${where}`).toBe(0);
+      for (const job of jobs.created) {
+        if (job.status === 'completed') continue;
+        expect(job, `job of the run killed at ${where}`).toMatchObject({ status: 'failed', error_details: { code: 'INTERRUPTED', message: 'interrupted: process ended before completion' } });
+        interrupted++;
       }
 
       // The invariants, from a freshly opened repository (as the next process sees it).
@@ -176,6 +203,6 @@ describe('backup killed -9 at seeded random points', () => {
     // No data lost: the newest snapshot is exactly the database.
     const newest = (await world.catalog.listSnapshots({ storageLocation: world.repoStore.location, limit: 1 }))[0]!;
     const rows = await expectSnapshotEqualsDatabase(fresh, newest.id, world.client);
-    report('backup kill -9', { points, killed, completedBeforeKill: completedAnyway, snapshotsValid: ids.length, garbageFound: garbage, packsCollected: pruned.gc?.packs.deleted ?? 0, rowsCompared: rows, rowsLost: 0 });
+    report('backup kill -9', { points, killed, completedBeforeKill: completedAnyway, jobsRecordedInterrupted: interrupted, snapshotsValid: ids.length, garbageFound: garbage, packsCollected: pruned.gc?.packs.deleted ?? 0, rowsCompared: rows, rowsLost: 0 });
   });
 });

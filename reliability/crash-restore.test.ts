@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRecoveryCatalog, type RecoveryCatalog } from '../agent/catalog/recovery.js';
 import { DEFAULT_SCHEMA_MAP } from '../agent/contract/schema-map.js';
-import { previewRestore, startRestore, type RestoreDeps, type RestoreRequest } from '../agent/jobs/restore.js';
+import { previewRestore, startRestore, undoRequest, type RestoreDeps, type RestoreRequest } from '../agent/jobs/restore.js';
 import { ConfirmationTokens } from '../agent/jobs/restore-token.js';
 import { silentLogger } from '../agent/logger.js';
 import { openBackupSource } from '../agent/source/backup-source.js';
@@ -14,9 +14,13 @@ import { pick, report, seeded } from './profile.js';
 
 /**
  * Crash consistency of the restore (issue 10, item 1): a confirmed restore of one wedding in
- * its own process is killed with SIGKILL, alternately inside the apply transaction (after the
- * merge, before verification and COMMIT: a marker the child prints) and at a random moment of
- * its whole run (preview, recovery point, apply, commit, audit). After every kill:
+ * its own process is killed with SIGKILL, in turn inside the apply transaction (after the
+ * merge, before verification and COMMIT: a marker the child prints), right after COMMIT (before
+ * the outcome is recorded again: another marker), and at a random moment of its whole run
+ * (preview, recovery point, apply, commit, audit). After every kill:
+ *  - its recovery operation is never left `running`: the next reader (here: list) finds its
+ *    owner gone and records it failed, "interrupted" — or, when the kill came after COMMIT,
+ *    it already says completed (recorded inside the apply transaction), and undo of it works;
  *  - every table of the wedding database is exactly as before the restore — or, when the kill
  *    came after COMMIT, exactly as a completed restore leaves it: never anything in between;
  *  - every snapshot listed validates (read-data), and the recovery point, when one was taken,
@@ -77,11 +81,24 @@ describe('restore killed -9 mid-apply and at random moments', () => {
     await world?.close();
   });
 
-  const spawnRestore = (opts: { holdInApplyMs?: number; killAfterMs?: number; killOn?: RegExp }): Promise<ChildResult> =>
+  /**
+   * The operation a run created (null when it was killed before it claimed its token), once the
+   * server has ended the killed process's sessions: a kill is seen by PostgreSQL when it next
+   * reads the socket, a moment after the process is gone; until then its owner lock is held.
+   */
+  async function settledOperation(before: string[]) {
+    for (let attempt = 0; ; attempt++) {
+      const op = (await recovery.list({ limit: 1000 })).find((o) => !before.includes(o.id)) ?? null;
+      if (op?.status !== 'running' || attempt >= 100) return op;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  const spawnRestore = (opts: { holdInApplyMs?: number; holdAfterCommitMs?: number; killAfterMs?: number; killOn?: RegExp }): Promise<ChildResult> =>
     runNode(
       [
         join(CHILDREN, 'restore-child.mjs'),
-        JSON.stringify({ url: world.db.url, repo: join(world.dir, 'repo'), photos: join(world.dir, 'photos'), passphrase: world.passphrase, ...request(), ...(opts.holdInApplyMs ? { holdInApplyMs: opts.holdInApplyMs } : {}) }),
+        JSON.stringify({ url: world.db.url, repo: join(world.dir, 'repo'), photos: join(world.dir, 'photos'), passphrase: world.passphrase, ...request(), ...(opts.holdInApplyMs ? { holdInApplyMs: opts.holdInApplyMs } : {}), ...(opts.holdAfterCommitMs ? { holdAfterCommitMs: opts.holdAfterCommitMs } : {}) }),
       ],
       { ...(opts.killAfterMs !== undefined ? { killAfterMs: opts.killAfterMs } : {}), ...(opts.killOn ? { killOn: opts.killOn } : {}) },
     );
@@ -96,26 +113,34 @@ describe('restore killed -9 mid-apply and at random moments', () => {
 
     let killed = 0;
     let midApply = 0;
+    let afterCommit = 0;
     let sawBefore = 0;
     let sawAfter = 0;
+    let interrupted = 0;
+    let undone = 0;
     for (let i = 0; killed < points; i++) {
       if (i >= points * 3) throw new Error(`only ${killed} of ${i} restores were killed before they completed`);
       const opsBefore = (await recovery.list({ limit: 1000 })).map((o) => o.id);
-      const inApply = i % 2 === 0;
-      const r = inApply
-        ? await spawnRestore({ holdInApplyMs: 30_000, killOn: /MERGED/ })
-        : await spawnRestore({ killAfterMs: prng.int(0, Math.round(reference.ms)) });
-      const where = inApply ? 'inside the apply transaction' : `at a random moment (${r.stdout.trim().split('\n').pop() ?? 'start'})`;
+      const kind = (['apply', 'commit', 'random'] as const)[i % 3]!;
+      const r =
+        kind === 'apply'
+          ? await spawnRestore({ holdInApplyMs: 30_000, killOn: /MERGED/ })
+          : kind === 'commit'
+            ? await spawnRestore({ holdAfterCommitMs: 30_000, killOn: /COMMITTED/ })
+            : await spawnRestore({ killAfterMs: prng.int(0, Math.round(reference.ms)) });
+      const where = kind === 'apply' ? 'inside the apply transaction' : kind === 'commit' ? 'right after COMMIT' : `at a random moment (${r.stdout.trim().split('\n').pop() ?? 'start'})`;
       if (r.signal === 'SIGKILL') {
         killed++;
-        if (inApply) midApply++;
+        if (kind === 'apply') midApply++;
+        if (kind === 'commit') afterCommit++;
       } else {
         expect(r.code, `${where}: ${r.stderr.slice(-1500)}`).toBe(0);
       }
 
       // Exactly before, or exactly after: never in between.
       const now = await tableDigests(world.client);
-      if (inApply) expect(now, where).toEqual(damaged);
+      if (kind === 'apply') expect(now, where).toEqual(damaged);
+      else if (kind === 'commit') expect(now, where).toEqual(restored);
       else expect([JSON.stringify(damaged), JSON.stringify(restored)], where).toContain(JSON.stringify(now));
       const isAfter = JSON.stringify(now) === JSON.stringify(restored);
       if (isAfter) sawAfter++;
@@ -123,7 +148,18 @@ describe('restore killed -9 mid-apply and at random moments', () => {
 
       // Every snapshot listed validates; the recovery point this run took holds the rows as they were.
       await expectEverySnapshotValid(world.repo, world.catalog);
-      const op = (await recovery.list({ limit: 1000 })).find((o) => !opsBefore.includes(o.id));
+      const op = await settledOperation(opsBefore);
+      if (op) {
+        // Never left running: completed when the data was restored, else failed as interrupted.
+        if (isAfter) expect(op, `operation of the run killed ${where}`).toMatchObject({ status: 'completed', successMetrics: { verified: true } });
+        else {
+          expect(op, `operation of the run killed ${where}`).toMatchObject({ status: 'failed' });
+          if (r.signal === 'SIGKILL') {
+            expect((op.errorDetails as { message: string }).message).toMatch(/^interrupted: process ended before completion/);
+            interrupted++;
+          }
+        }
+      }
       if (op?.preRecoverySnapshot && !isAfter) {
         const rp = await world.repo.loadManifest(op.preRecoverySnapshot);
         expect(rp.scope).toMatchObject({ kind: 'partial', weddingIds: [wedding] });
@@ -134,6 +170,15 @@ describe('restore killed -9 mid-apply and at random moments', () => {
         expect(preview.totals, `recovery point of the run killed ${where}`).toMatchObject({ inserted: 0, updated: 0, deleted: 0 });
       }
 
+      if (isAfter && r.signal === 'SIGKILL') {
+        // The apply committed, then the process died: undo of it works and brings back the damage.
+        const undo = await undoRequest(deps, op!.id);
+        const u = await restoreInProcess(undo);
+        expect(u.operation.status, where).toBe('completed');
+        expect(await tableDigests(world.client), `undo of the run killed ${where}`).toEqual(damaged);
+        undone++;
+        continue;
+      }
       // The retried restore (a new preview and token) succeeds.
       if (!isAfter) {
         const retried = await restoreInProcess();
@@ -143,6 +188,7 @@ describe('restore killed -9 mid-apply and at random moments', () => {
       await damage();
     }
     const stuck = (await recovery.list({ status: 'running', limit: 1000 })).length;
-    report('restore kill -9', { killed, midApply, databaseBefore: sawBefore, databaseAfter: sawAfter, stuckRunningOperations: stuck, rowsLost: 0 });
+    expect(stuck).toBe(0);
+    report('restore kill -9', { killed, midApply, afterCommit, databaseBefore: sawBefore, databaseAfter: sawAfter, interruptedRecorded: interrupted, undoneAfterCommit: undone, stuckRunningOperations: stuck, rowsLost: 0 });
   });
 });

@@ -136,11 +136,50 @@ describe('database faults during backup and restore', () => {
       await locker.query('LOCK TABLE guests IN ACCESS EXCLUSIVE MODE');
       faults++;
       const before = await listed();
-      await expectCleanFailure(backup({ lockTimeoutMs: 300 }), 'CONFLICT', /locked by another transaction.*lock timeout/, before);
+      const jobsBefore = await jobCount();
+      await expectCleanFailure(backup({ lockTimeoutMs: 300 }), 'CONFLICT', /locked by another transaction.*lock timeout/, before, jobsBefore);
+      // The attempt is in the job history, failed with the reason.
+      expect(await jobCount()).toBe(jobsBefore + 1);
       await locker.query('ROLLBACK');
       const next = await backup({ lockTimeoutMs: 300 });
       await expectSnapshotEqualsDatabase(world.repo, next.snapshotId, world.client);
     } finally {
+      await locker.end();
+    }
+  });
+
+  it('a source that will not open (connection refused; a lock wait that runs out while opening) still leaves a failed job row with the reason', { timeout: 30_000 }, async () => {
+    const before = await listed();
+    const attempt = (openSource: () => ReturnType<typeof openBackupSource>) =>
+      runBackup({ openSource, catalog: world.catalog, repo: world.repo, photoStore: world.photoStore, map: DEFAULT_SCHEMA_MAP, logger: deps.logger }, { type: 'full' });
+
+    // Nothing listens there: refused before any job work began.
+    let jobsBefore = await jobCount();
+    faults++;
+    await expectCleanFailure(attempt(() => openBackupSource('postgres://postgres@127.0.0.1:1/nowhere', DEFAULT_SCHEMA_MAP, 2)), 'DB_UNREACHABLE', /cannot reach the database at 127\.0\.0\.1:1\/nowhere/, before, jobsBefore);
+    expect(await jobCount()).toBe(jobsBefore + 1);
+    expect(await lastJob()).toMatchObject({ status: 'failed', error_details: { code: 'DB_UNREACHABLE', message: expect.stringMatching(/cannot reach the database at 127\.0\.0\.1:1\/nowhere/) } });
+
+    // The weddings table is locked by a long transaction (a migration, say): opening the source
+    // waits for that lock and gives up after its lock timeout, before any job work began.
+    const locker = new pg.Client({ connectionString: world.db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE weddings IN ACCESS EXCLUSIVE MODE');
+      jobsBefore = await jobCount();
+      faults++;
+      await expectCleanFailure(
+        attempt(() => openBackupSource(world.db.url, DEFAULT_SCHEMA_MAP, 2, { lockTimeoutMs: 300 })),
+        'CONFLICT',
+        /locked by another transaction/,
+        before,
+        jobsBefore,
+      );
+      expect(await jobCount()).toBe(jobsBefore + 1);
+      expect(await lastJob()).toMatchObject({ status: 'failed', error_details: { code: 'CONFLICT' } });
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
       await locker.end();
     }
   });

@@ -31,6 +31,8 @@ export function auditingRecoveryCatalog(inner: RecoveryCatalog, audit: Pick<Audi
     setRecoveryPoint: (id, snapshotId) => inner.setRecoveryPoint(id, snapshotId),
     get: (id) => inner.get(id),
     list: (query) => inner.list(query),
+    completionStatement: (id, result) => inner.completionStatement(id, result),
+    sweepInterrupted: () => inner.sweepInterrupted(),
     close: () => inner.close(),
     async begin(op) {
       const id = await inner.begin(op);

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type pg from 'pg';
 
 /**
@@ -18,22 +19,72 @@ export interface NewJob {
   retentionUntil?: Date | null;
 }
 
-/** Inserts a job already running (for commands run now, outside the scheduler). */
+/** The advisory lock key of a job run outside the queue (a key space of its own: 3372). */
+const OWNER_KEY = (idExpr: string) => `hashtextextended(${idExpr}::text, 3372)`;
+
+/** What a job whose process ended mid-run says once swept. */
+export const INTERRUPTED_JOB_MESSAGE = 'interrupted: process ended before completion';
+
+/**
+ * Inserts a job already running (for commands run now, outside the scheduler). The job is owned
+ * by this session: the same statement takes a session-level advisory lock on its id, held until
+ * completeJob/failJob (or until the session ends — a process killed, a machine gone). Queue jobs
+ * have leases instead (queue.ts); these have none, so the lock is how a sweep tells a running
+ * job from an orphan.
+ */
 export async function startJob(db: pg.ClientBase, job: NewJob): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO backup_jobs (id, backup_type, tier, status, priority_level, target_weddings, data_types, scheduled_at, started_at, claimed_by, attempts, retention_until)
-     VALUES (gen_random_uuid(), $1, $2, 'running', $3, $4, $5, now(), now(), $6, 1, $7) RETURNING id`,
-    [job.backupType, job.tier ?? null, job.priorityLevel ?? 5, job.targetWeddings ?? [], job.dataTypes ?? null, job.claimedBy ?? null, job.retentionUntil ?? null],
+    `WITH job AS (
+       INSERT INTO backup_jobs (id, backup_type, tier, status, priority_level, target_weddings, data_types, scheduled_at, started_at, claimed_by, attempts, retention_until, progress)
+       VALUES (gen_random_uuid(), $1, $2, 'running', $3, $4, $5, now(), now(), $6, 1, $7, $8) RETURNING id)
+     SELECT id, pg_advisory_lock(${OWNER_KEY('id')}) FROM job`,
+    [
+      job.backupType,
+      job.tier ?? null,
+      job.priorityLevel ?? 5,
+      job.targetWeddings ?? [],
+      job.dataTypes ?? null,
+      job.claimedBy ?? null,
+      job.retentionUntil ?? null,
+      JSON.stringify({ owner: { host: hostname(), pid: process.pid } }),
+    ],
   );
   return rows[0]!.id;
 }
 
+/** Releases startJob's owner lock (a no-op, with a server notice, for jobs this session does not own). */
+async function release(db: pg.ClientBase, jobId: string): Promise<void> {
+  await db.query(`SELECT pg_advisory_unlock(${OWNER_KEY('$1')}) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = ${OWNER_KEY('$1')}`, [jobId]);
+}
+
+/**
+ * Marks failed every running job started outside the queue (no lease) whose owner lock nobody
+ * holds: its process ended mid-run. Looks the lock up in pg_locks rather than taking it (taking
+ * it would succeed on the owner's own, re-entrant, session). Returns the ids.
+ */
+export async function sweepInterruptedJobs(db: Pick<pg.ClientBase, 'query'>): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `UPDATE backup_jobs SET status = 'failed', completed_at = now(),
+            error_details = jsonb_build_object('code', 'INTERRUPTED', 'message', $1::text, 'owner', progress->'owner')
+      WHERE status = 'running' AND lease_expires_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM pg_locks l
+                         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                           AND ((l.classid::bigint << 32) | l.objid::bigint) = ${OWNER_KEY('backup_jobs.id')})
+      RETURNING id`,
+    [INTERRUPTED_JOB_MESSAGE],
+  );
+  return rows.map((r) => r.id);
+}
+
 export async function completeJob(db: pg.ClientBase, jobId: string, progress?: Record<string, unknown>): Promise<void> {
   await db.query(`UPDATE backup_jobs SET status = 'completed', completed_at = now(), progress = coalesce($2, progress), lease_expires_at = NULL WHERE id = $1`, [jobId, progress ? JSON.stringify(progress) : null]);
+  await release(db, jobId);
 }
 
 export async function failJob(db: pg.ClientBase, jobId: string, error: { code: string; message: string }): Promise<void> {
   await db.query(`UPDATE backup_jobs SET status = 'failed', completed_at = now(), error_details = $2, lease_expires_at = NULL WHERE id = $1`, [jobId, JSON.stringify(error)]);
+  await release(db, jobId);
 }
 
 export interface SnapshotRow {

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { connect, databaseError } from '../source/db.js';
 import * as backups from './backups.js';
 
+export { INTERRUPTED_JOB_MESSAGE } from './backups.js';
 export type { NewJob, NewSnapshot, SnapshotRow, SnapshotFilter, BackupType, JobStatus } from './backups.js';
 
 /**
@@ -15,6 +16,8 @@ export interface Catalog {
   insertSnapshot(snapshot: backups.NewSnapshot): Promise<void>;
   listSnapshots(filter?: backups.SnapshotFilter): Promise<backups.SnapshotRow[]>;
   getSnapshot(id: string): Promise<backups.SnapshotRow | null>;
+  /** Marks failed the running jobs started outside the queue whose process is gone (backups.ts); returns their ids. */
+  sweepInterrupted(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -29,6 +32,9 @@ export async function openCatalog(url: string): Promise<Catalog> {
         throw databaseError(err, url);
       }
     };
+  // Opening the catalog (agent start, every CLI command that reads or writes jobs) records
+  // earlier crashes: a job whose process was killed says failed, not running forever.
+  await backups.sweepInterruptedJobs(client).catch(() => undefined);
   return {
     startJob: wrap(backups.startJob),
     completeJob: wrap(backups.completeJob),
@@ -36,6 +42,7 @@ export async function openCatalog(url: string): Promise<Catalog> {
     insertSnapshot: wrap(backups.insertSnapshot),
     listSnapshots: wrap(backups.listSnapshots),
     getSnapshot: wrap(backups.getSnapshot),
+    sweepInterrupted: wrap(backups.sweepInterruptedJobs),
     close: () => client.end().catch(() => undefined),
   };
 }

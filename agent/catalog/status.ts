@@ -4,6 +4,7 @@ import { assessDataCriticality } from '../core/criticality.js';
 import { nextRuns, type ScheduleConfig } from '../core/schedule.js';
 import { databaseError } from '../source/db.js';
 import { loadSchedulingWeddings, type Db } from './settings.js';
+import { sweepInterruptedJobs } from './backups.js';
 
 /**
  * The backup status the console and `wedsync-backup status` show: upcoming weddings with their
@@ -51,6 +52,8 @@ export async function buildStatus(opts: StatusOptions): Promise<StatusResponse> 
 
 async function build(opts: StatusOptions): Promise<StatusResponse> {
   const { db, now, schedule } = opts;
+  // A CLI backup killed mid-run would otherwise count as running forever.
+  await sweepInterruptedJobs(db);
   const timeZone = schedule.timeZone;
   const horizon = new Date(now.getTime() + opts.days * 86_400_000);
   const all = await loadSchedulingWeddings(db, opts.map, { from: now, to: horizon });

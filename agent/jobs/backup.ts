@@ -127,7 +127,28 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
   }
 
   phase('parent');
-  const source = await deps.openSource();
+  const jobSpec = {
+    backupType: request.type,
+    tier: request.tier ?? null,
+    priorityLevel: request.priority ?? (request.type === 'emergency' ? 10 : 5),
+    targetWeddings: request.weddingIds ?? [],
+    dataTypes: request.dataTypes ?? null,
+    claimedBy: deps.agentName ?? null,
+    retentionUntil: new Date(Date.now() + (request.retentionDays ?? 30) * 86_400_000),
+  } as Parameters<Catalog['startJob']>[0];
+  let source: BackupSource;
+  try {
+    source = await deps.openSource();
+  } catch (err) {
+    // The source would not open (refused, a lock wait ran out, bad credentials): the attempt
+    // still gets its failed job row with the reason, whenever the catalog can be reached (it
+    // often lives in that same database — then nothing can be written, and the error says why).
+    const error = isWedsyncError(err) ? err : new WedsyncError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+    const jobId = await catalog.startJob(jobSpec).catch(() => undefined);
+    if (jobId) await catalog.failJob(jobId, { code: error.code, message: error.message }).catch(() => undefined);
+    logger.error({ jobId, code: error.code, err: error.message }, 'backup failed: the source did not open');
+    throw error;
+  }
   phase('open-source');
   let jobId: string | undefined;
   let lock: RepositoryLock | null = null;
@@ -161,15 +182,7 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       if (missing.length) throw new WedsyncError('NOT_FOUND', `wedding ${missing.join(', ')} not found in the database`, { details: { weddingIds: missing } });
     }
 
-    jobId = await catalog.startJob({
-      backupType: request.type,
-      tier: request.tier ?? null,
-      priorityLevel: request.priority ?? (request.type === 'emergency' ? 10 : 5),
-      targetWeddings: request.weddingIds ?? [],
-      dataTypes: request.dataTypes ?? null,
-      claimedBy: deps.agentName ?? null,
-      retentionUntil: new Date(Date.now() + (request.retentionDays ?? 30) * 86_400_000),
-    } as Parameters<Catalog['startJob']>[0]);
+    jobId = await catalog.startJob(jobSpec);
     if (deps.takeLock !== false) {
       lock = await acquireLock(repo.store, {
         kind: 'shared',

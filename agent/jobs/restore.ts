@@ -45,6 +45,8 @@ export interface RestoreDeps extends PrepareDeps {
   parallelism?: number;
   /** Test hook: inside the apply transaction, after the merge (e.g. to cut the connection). */
   afterMerge?: () => Promise<void>;
+  /** Test hook: after the apply committed, before the outcome is recorded again and the owner lock released (e.g. to kill the process). */
+  afterCommit?: () => Promise<void>;
 }
 
 export interface Initiator {
@@ -234,6 +236,25 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
       photosWritten = await writePhotos(photo.store, toWrite, photoBlobs);
     };
     const onPhase = (phase: 'apply' | 'verify' | 'commit', done: number, total: number) => progress(phase, done, total);
+    // The operation's outcome, from what the apply did: recorded inside the apply transaction
+    // when the catalog lives in the target database, so a crash right after COMMIT still leaves
+    // `completed` (and the recovery point) for undo; recorded again after, with the final time.
+    const completion = (result: ApplyResult) => {
+      const byDataType: Record<string, { inserted: number; updated: number; deleted: number }> = {};
+      for (const c of result.changes) {
+        const k = c.dataType ?? 'other';
+        const agg = (byDataType[k] ??= { inserted: 0, updated: 0, deleted: 0 });
+        agg.inserted += c.inserted;
+        agg.updated += c.updated;
+        agg.deleted += c.deleted;
+      }
+      return () => ({
+        dataRestored: { target: p.targetLabel, emptyTarget: p.emptyTarget, tables: result.changes, byDataType, photosWritten, ...(photo.skipped ? { photosSkipped: photo.skipped } : {}) },
+        successMetrics: { verified: true, recoveryPoint, ...result.verification, sequencesAdvanced: result.sequencesAdvanced, photosChecked: photosWritten },
+        actualDurationMs: Date.now() - started,
+      });
+    };
+    const catalogIsTarget = p.target.url === deps.liveUrl;
     progress('apply', 0, p.scopes.length);
     let result: ApplyResult;
     if (p.emptyTarget) {
@@ -269,22 +290,13 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
         onPhase,
         ...(deps.afterMerge ? { afterMerge: deps.afterMerge } : {}),
         beforeCommit: writeBack,
+        ...(catalogIsTarget ? { commitStatement: (r: ApplyResult) => deps.recovery.completionStatement(operationId, completion(r)()) } : {}),
       });
     }
 
-    const byDataType: Record<string, { inserted: number; updated: number; deleted: number }> = {};
-    for (const c of result.changes) {
-      const k = c.dataType ?? 'other';
-      const agg = (byDataType[k] ??= { inserted: 0, updated: 0, deleted: 0 });
-      agg.inserted += c.inserted;
-      agg.updated += c.updated;
-      agg.deleted += c.deleted;
-    }
-    await deps.recovery.complete(operationId, {
-      dataRestored: { target: p.targetLabel, emptyTarget: p.emptyTarget, tables: result.changes, byDataType, photosWritten, ...(photo.skipped ? { photosSkipped: photo.skipped } : {}) },
-      successMetrics: { verified: true, recoveryPoint, ...result.verification, sequencesAdvanced: result.sequencesAdvanced, photosChecked: photosWritten },
-      actualDurationMs: Date.now() - started,
-    });
+    const outcome = completion(result);
+    await deps.afterCommit?.();
+    await deps.recovery.complete(operationId, outcome());
     progress('done', 1, 1);
     deps.logger.info({ operationId, snapshotId: p.plan.snapshotId, ms: Date.now() - started }, 'restore completed');
     return (await deps.recovery.get(operationId))!;

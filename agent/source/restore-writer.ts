@@ -52,6 +52,11 @@ export interface ApplyOptions {
   onPhase?: (phase: ApplyPhase, done: number, total: number) => void;
   /** Test hook: runs inside the transaction after the merge, before verification. */
   afterMerge?: () => Promise<void>;
+  /**
+   * A statement run last inside the transaction, after beforeCommit: the restore's outcome in
+   * the catalog (when it lives in this database), so it commits — or rolls back — with the rows.
+   */
+  commitStatement?: (result: ApplyResult) => { text: string; values: unknown[] };
 }
 
 export interface TableChanges {
@@ -283,7 +288,9 @@ export async function applyRestore(client: pg.Client, url: string, options: Appl
     if (!verification.ok) throw verificationError(verification);
 
     await options.beforeCommit?.();
+    const result = { changes: [...changes.values()], verification, sequencesAdvanced };
+    if (options.commitStatement) await client.query(options.commitStatement(result));
     options.onPhase?.('commit', total, total);
-    return { changes: [...changes.values()], verification, sequencesAdvanced };
+    return result;
   });
 }

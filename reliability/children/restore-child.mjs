@@ -3,10 +3,12 @@
 // audit), exactly what `wedsync-backup restore --yes` runs. It prints each phase as it starts
 // ("PHASE recovery-point", "PHASE apply", …) and, with `holdInApplyMs`, prints "MERGED" inside
 // the apply transaction after the merge and waits there: the parent kills it at that marker
-// (a crash mid-apply, guaranteed) or at a random moment of the whole run.
+// (a crash mid-apply, guaranteed) or at a random moment of the whole run. With
+// `holdAfterCommitMs` it prints "COMMITTED" once the apply transaction committed, before the
+// restore records its outcome again, and waits there (a crash right after COMMIT).
 //
 // Usage: node restore-child.mjs '<json>'  with { url, repo, photos, passphrase, snapshotId,
-//   recoveryScope, weddingIds?, dataTypes?, holdInApplyMs? }
+//   recoveryScope, weddingIds?, dataTypes?, holdInApplyMs?, holdAfterCommitMs? }
 // Prints "OPERATION <id> <status>" at the end.
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -47,6 +49,14 @@ const deps = {
   photoStore,
   backup: { catalog, openSource: (url, whole) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1) },
   onProgress: (_id, p) => say(`PHASE ${p.phase}`),
+  ...(spec.holdAfterCommitMs
+    ? {
+        afterCommit: async () => {
+          say('COMMITTED');
+          await new Promise((r) => setTimeout(r, spec.holdAfterCommitMs));
+        },
+      }
+    : {}),
   ...(spec.holdInApplyMs
     ? {
         afterMerge: async () => {
