@@ -90,7 +90,7 @@ export async function failJob(db: pg.ClientBase, jobId: string, error: { code: s
 export interface SnapshotRow {
   id: string;
   backupJobId: string | null;
-  snapshotType: 'full' | 'incremental' | 'emergency' | 'recovery-point';
+  snapshotType: 'full' | 'incremental' | 'emergency' | 'recovery-point' | 'point-in-time';
   tier: number | null;
   parentSnapshotId: string | null;
   weddingIds: string[];

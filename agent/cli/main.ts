@@ -2,7 +2,7 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { resolveConfig, type ConfigFlags } from './config.js';
 import type { CommandContext } from './context.js';
 import { printError, printResult, type CommandResult } from './output.js';
-import { collectUuid, dataTypes, fraction, isoTime, positiveInt, snapshotRef, uuid } from './parse.js';
+import { collectUuid, dataTypes, fraction, isoInstant, isoTime, positiveInt, snapshotRef, uuid } from './parse.js';
 import { WedsyncError } from '../contract/errors.js';
 
 /**
@@ -34,6 +34,32 @@ function globalOptions(cmd: Command): Command {
 /** The zone wedding days and cron patterns are read in (shared with the tier 1 commands' WEDSYNC_TIME_ZONE). */
 function timeZoneOption(): Option {
   return new Option('--time-zone <zone>', "IANA zone the wedding day and cron patterns are read in (default: this machine's)").env('WEDSYNC_TIME_ZONE');
+}
+
+/**
+ * `restore` takes two forms: SNAPSHOT --scope … (a snapshot), or --wedding ID --at ISO_TIME (the
+ * wedding as it was at that time). Mixed or incomplete forms are refused here, before anything is
+ * opened: exit 2 with one line naming the problem.
+ */
+export function checkRestoreArguments(o: Record<string, unknown>, snapshot: string | undefined, now: Date = new Date()): void {
+  const bad = (message: string) => {
+    throw new WedsyncError('BAD_INPUT', message);
+  };
+  const weddings = (o.wedding as string[] | undefined) ?? [];
+  if (o.at !== undefined) {
+    const at = o.at as string;
+    if (snapshot !== undefined) bad(`--at picks its own snapshot (the wedding's tier 1 base + change log): drop ${JSON.stringify(snapshot)}`);
+    if (o.scope === 'complete') bad('--at restores one wedding as it was at that time: it cannot be combined with --scope complete');
+    if (weddings.length === 0) bad('--at needs --wedding ID: the wedding to bring back as it was at that time');
+    if (weddings.length > 1) bad(`--at restores one wedding at a time (got ${weddings.length} --wedding options)`);
+    if (o.scope === 'wedding-only' && o.dataTypes) bad('--scope wedding-only restores every data type: drop --data-types, or use --scope selective');
+    if (o.scope === 'selective' && !o.dataTypes) bad('--scope selective needs --data-types');
+    // A second of slack for clocks: "now" typed by hand is not in the future.
+    if (Date.parse(at) > now.getTime() + 1000) bad(`--at ${at} is in the future (now is ${now.toISOString()})`);
+    return;
+  }
+  if (snapshot === undefined) bad('restore needs SNAPSHOT (an id or "latest") with --scope, or --wedding ID --at ISO_TIME');
+  if (o.scope === undefined) bad('restore SNAPSHOT needs --scope complete|selective|wedding-only');
 }
 
 let exitCode = 0;
@@ -159,14 +185,16 @@ export function buildProgram(): Command {
     .option('--wedding <id>', 'only this wedding (repeatable)', collectUuid)
     .option('--time-zone <zone>', 'IANA zone the wedding day is measured in (default: this machine\'s)');
 
-  define(program, 'restore', 'guided restore: preview what changes, then restore it (--yes) after taking a recovery point', () => import('./commands/restore.js'))
-    .argument('<snapshot>', 'snapshot id or "latest"', snapshotRef('latest'))
-    .addOption(new Option('--scope <scope>', 'complete | selective | wedding-only').choices(['complete', 'selective', 'wedding-only']).makeOptionMandatory())
-    .option('--wedding <id>', 'wedding to restore (repeatable; required for wedding-only)', collectUuid)
-    .option('--data-types <list>', 'comma-separated: guests,timeline,photos,vendors (required for selective)', dataTypes)
+  define(program, 'restore', "guided restore: preview what changes, then restore it (--yes) after taking a recovery point; with --wedding ID --at ISO_TIME, the wedding as it was at that time (tier 1)", () => import('./commands/restore.js'))
+    .argument('[snapshot]', 'snapshot id or "latest" (not with --at: the point in time picks its own)', snapshotRef('latest'))
+    .addOption(new Option('--scope <scope>', 'complete | selective | wedding-only (required without --at)').choices(['complete', 'selective', 'wedding-only']))
+    .option('--wedding <id>', 'wedding to restore (repeatable; required for wedding-only and --at)', collectUuid)
+    .option('--at <iso-time>', "restore the wedding as it was at this time, within tier 1's window, e.g. 2026-06-01T14:00:00Z (queued when the database is unreachable)", isoInstant)
+    .option('--data-types <list>', 'comma-separated: guests,timeline,photos,vendors (required for selective; with --at: only these)', dataTypes)
     .option('--target-url <url>', 'restore into this database instead of the live one (an empty one gets the schema too)')
     .option('--dry-run', 'only show what would change')
-    .option('--yes', 'confirm: restore without asking');
+    .option('--yes', 'confirm: restore without asking (with --at while the database is unreachable: run it as soon as it is back)')
+    .hook('preAction', (cmd) => checkRestoreArguments(cmd.opts(), cmd.processedArgs[0] as string | undefined));
 
   define(program, 'undo', "undo a restore: bring back the recovery point it took (same weddings and tables)", () => import('./commands/undo.js'))
     .argument('<operation>', 'recovery operation id', uuid)
@@ -184,15 +212,12 @@ export function buildProgram(): Command {
     .option('--wedding <id>', 'one wedding in full', uuid)
     .option('--time-zone <zone>', "IANA zone 'today' is judged in (default: this machine's)");
 
-  define(program, 'restore-at', "restore a wedding's data as it was at a time within tier 1's window (preview, recovery point, apply; queued when the database is unreachable)", () => import('./commands/restore-at.js'))
-    .option('--wedding <id>', 'the wedding', uuid)
-    .option('--at <iso-time>', 'the time, e.g. 2026-06-01T14:00:00Z')
-    .option('--dry-run', 'only show what would change')
-    .option('--yes', 'confirm: restore without asking (or run the queued restore as soon as the database is back)')
-    .option('--confirm-queued <id>', 'confirm a restore queued without --yes', uuid)
+  define(program, 'queued', 'restores queued while the database was unreachable: list, confirm ID (runs when the database is back), cancel ID', () => import('./commands/queued.js'))
+    .addArgument(new Argument('<action>', 'list | confirm | cancel').choices(['list', 'confirm', 'cancel']))
+    .addArgument(new Argument('[id]', 'queued restore id (confirm, cancel)').argParser(uuid))
+    .option('--all', 'list finished ones too (done, failed, cancelled)')
     .hook('preAction', (cmd) => {
-      const o = cmd.opts();
-      if (!o.confirmQueued && (!o.wedding || !o.at)) throw new WedsyncError('BAD_INPUT', 'restore-at needs --wedding ID and --at ISO_TIME (or --confirm-queued ID)');
+      if (cmd.processedArgs[0] !== 'list' && !cmd.processedArgs[1]) throw new WedsyncError('BAD_INPUT', `queued ${String(cmd.processedArgs[0])} needs the queued restore's id (see \`wedsync-backup queued list\`)`);
     });
 
   define(program, 'stream', 'run the tier 1 real-time stream into the local cache in the foreground (the agent runs it too)', () => import('./commands/stream.js'))

@@ -75,3 +75,18 @@ export function fraction(value: string): number {
   if (!(n > 0 && n <= 1)) throw new InvalidArgumentError(`must be a percentage in (0%, 100%] like 10% (got ${JSON.stringify(value)})`);
   return n;
 }
+
+/**
+ * An instant with its zone, kept as text (a point in time is compared with change-log times to
+ * the microsecond, which a Date would round): "2026-06-01T14:00:00Z", "…T14:00:00.123456+02:00";
+ * seconds may be left out ("…T14:00Z"). A time without a zone is refused: on a wedding day in
+ * another zone it would silently mean the wrong hour.
+ */
+export function isoInstant(value: string): string {
+  const v = value.trim();
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i.exec(v);
+  if (!m || Number.isNaN(Date.parse(`${m[1]}${m[2] ?? ':00'}${m[3]!.toUpperCase()}`))) {
+    throw new InvalidArgumentError(`must be an ISO date-time with a zone, like 2026-06-01T14:00:00Z (got ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)})`);
+  }
+  return `${m[1]}${m[2] ?? ':00'}${m[3]!.toUpperCase()}`;
+}

@@ -20,7 +20,7 @@ export type ApiError = z.infer<typeof ApiErrorSchema>;
 export const SnapshotListQuerySchema = z
   .object({
     weddingId: uuidSchema.optional(),
-    type: z.enum(['full', 'incremental', 'emergency', 'recovery-point']).optional(),
+    type: z.enum(['full', 'incremental', 'emergency', 'recovery-point', 'point-in-time']).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(200),
   })
   .strict();

@@ -16,7 +16,7 @@ export const MANIFEST_FORMAT_VERSION = 1;
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits');
 const count = z.number().int().nonnegative();
 
-export const snapshotTypeSchema = z.enum(['full', 'incremental', 'emergency', 'recovery-point']);
+export const snapshotTypeSchema = z.enum(['full', 'incremental', 'emergency', 'recovery-point', 'point-in-time']);
 export const dataTypeSchema = z.enum(['wedding', 'guests', 'timeline', 'photos', 'vendors']);
 
 /** One stored segment: rows of one table (for one wedding, or one key-ordered run), by content id. */

@@ -47,6 +47,31 @@ export const StreamStatusSchema = z.object({
 });
 export type StreamStatus = z.infer<typeof StreamStatusSchema>;
 
+/**
+ * Whether the agent reaches its database (GET /healthz `database`, and the console's banner).
+ * The agent starts and serves the cache, the console and the offline routes without it
+ * ("degraded", not dead), and connects by itself when it answers (retried with backoff).
+ */
+export const DatabaseConnectivitySchema = z.object({
+  state: z.enum(['connected', 'unreachable']),
+  /** Since when it is in this state (ISO). */
+  since: z.string(),
+  /** The last connection error, while unreachable ("database unreachable: …"). */
+  lastError: z.string().nullable(),
+  /** When the agent tries again, while unreachable. */
+  nextAttemptAt: z.string().nullable(),
+  attempts: z.number().int().nonnegative(),
+});
+export type DatabaseConnectivity = z.infer<typeof DatabaseConnectivitySchema>;
+
+/** GET /healthz: the agent is alive; `degraded` while the database is unreachable. */
+export const HealthResponseSchema = z.looseObject({
+  ok: z.literal(true),
+  degraded: z.boolean().optional(),
+  database: DatabaseConnectivitySchema.optional(),
+});
+export type HealthResponse = z.infer<typeof HealthResponseSchema>;
+
 export const CacheStateSchema = z.enum(['pending', 'ready', 'kept']);
 
 export const OfflineWeddingSummarySchema = z.object({

@@ -32,7 +32,7 @@ export type RetentionTarget = 'primary' | 'offsite';
 
 export interface RetentionSnapshot {
   id: string;
-  type: 'full' | 'incremental' | 'emergency' | 'recovery-point';
+  type: 'full' | 'incremental' | 'emergency' | 'recovery-point' | 'point-in-time';
   tier: number | null;
   createdAt: Date;
   weddingIds: readonly string[];
@@ -91,6 +91,7 @@ function baseRule(s: RetentionSnapshot, target: RetentionTarget): { until: numbe
   }
   if (s.tier === 4) return { until: created + RETENTION_DAYS.offsiteTier * DAY_MS, why: 'tier 4 full: kept 1 year' };
   if (s.type === 'emergency') return { until: created + RETENTION_DAYS.emergency * DAY_MS, why: 'emergency: kept 30 days' };
+  if (s.type === 'point-in-time') return { until: created + RETENTION_DAYS.emergency * DAY_MS, why: 'point in time: kept 30 days' };
   if (s.tier === 2 || s.type === 'incremental') return { until: created + RETENTION_DAYS.incremental * DAY_MS, why: 'tier 2 incremental: kept 30 days' };
   return { until: created + RETENTION_DAYS.full * DAY_MS, why: `${s.tier === 3 ? 'tier 3 ' : ''}full: kept 30 days` };
 }

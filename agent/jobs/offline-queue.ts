@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { CacheStore, QueuedRestore } from '../cache/store.js';
 import { WedsyncError, isWedsyncError } from '../contract/errors.js';
 import type { DataType } from '../contract/manifest.js';
-import type { RecoveryScope } from '../contract/restore.js';
+import type { RecoveryScope, RestoreCounts } from '../contract/restore.js';
+import type { QueuedRestoreView } from '../contract/queued-restore.js';
 import { previewRestore, startRestore, type RestoreDeps, type RestoreRequest } from './restore.js';
-import { materializePointInTime, type PointInTimeDeps } from './stream-point-in-time.js';
+import { materializePointInTime, pointInTimeCatalogRow, type PointInTimeDeps } from './stream-point-in-time.js';
 
 /**
  * Restores asked for while the database is unreachable: prepared now (a point-in-time restore's
@@ -65,19 +66,68 @@ export async function queueRestore(store: CacheStore, request: QueuedRestoreRequ
   return store.getQueuedRestore(item.id)!;
 }
 
-export function confirmQueuedRestore(store: CacheStore, id: string): QueuedRestore {
+/** The item, still queued: NOT_FOUND for an unknown id, CONFLICT naming its status otherwise. */
+export function queuedItem(store: CacheStore, id: string, doing: string): QueuedRestore {
   const q = store.getQueuedRestore(id);
   if (!q) throw new WedsyncError('NOT_FOUND', `queued restore ${id} not found`);
-  if (q.status !== 'queued') throw new WedsyncError('BAD_INPUT', `queued restore ${id} is ${q.status}: only a queued one can be confirmed`);
+  if (q.status !== 'queued') throw new WedsyncError('CONFLICT', `queued restore ${id} is ${q.status}: only a queued one can be ${doing}`);
+  return q;
+}
+
+/**
+ * Marks a queued item confirmed without a preview token: for the person at this machine (CLI
+ * `queued confirm`), who said yes to the restore they queued; it runs, previewed, when the
+ * database is back. The API confirms with a preview's token instead (queued-restore-service.ts).
+ */
+export function confirmQueuedRestore(store: CacheStore, id: string): QueuedRestore {
+  const q = queuedItem(store, id, 'confirmed');
   store.putQueuedRestore({ ...q, request: { ...q.request, confirmed: true }, result: { ...(q.result as QueuedResult), awaitingConfirmation: false } });
   return store.getQueuedRestore(id)!;
+}
+
+/** Cancels a queued item (it never runs); CONFLICT once it is running or finished. */
+export function cancelQueuedRestore(store: CacheStore, id: string): QueuedRestore {
+  const q = queuedItem(store, id, 'cancelled');
+  store.putQueuedRestore({ ...q, status: 'cancelled' });
+  return store.getQueuedRestore(id)!;
+}
+
+/** The item as the API and `queued list --json` show it (contract/queued-restore.ts). */
+export function queuedRestoreView(q: QueuedRestore): QueuedRestoreView {
+  const r = q.request as unknown as QueuedRestoreRequest;
+  const res = (q.result as QueuedResult | null) ?? {};
+  const pit = r.kind === 'point-in-time';
+  const preview = res.preview as { totals: RestoreCounts; items: number; notes: string[] } | undefined;
+  return {
+    id: q.id,
+    kind: r.kind,
+    status: q.status,
+    createdAt: q.createdAt,
+    updatedAt: q.updatedAt,
+    weddingIds: pit ? [r.weddingId!] : (r.weddingIds ?? []),
+    dataTypes: r.dataTypes ?? null,
+    recoveryScope: pit ? (r.dataTypes ? 'selective' : 'wedding-only') : r.recoveryScope!,
+    at: pit ? (r.at ?? null) : null,
+    snapshotId: res.snapshotId ?? r.snapshotId ?? null,
+    confirmed: Boolean(r.confirmed),
+    awaitingConfirmation: Boolean(res.awaitingConfirmation),
+    initiatedByLabel: r.initiatedByLabel ?? null,
+    attempts: q.attempts,
+    lastError: q.lastError,
+    operationId: q.operationId,
+    lastPreview: preview ? { totals: preview.totals, items: preview.items, notes: preview.notes } : null,
+  };
 }
 
 export function restoreRequestOf(q: QueuedRestore): RestoreRequest {
   const r = q.request as unknown as QueuedRestoreRequest;
   const snapshotId = (q.result as QueuedResult | null)?.snapshotId ?? r.snapshotId;
   if (!snapshotId) throw new WedsyncError('INTERNAL', `queued restore ${q.id} has no snapshot`);
-  if (r.kind === 'point-in-time') return { snapshotId, recoveryScope: 'wedding-only', weddingIds: [r.weddingId!], operationType: 'point-in-time' };
+  if (r.kind === 'point-in-time') {
+    return r.dataTypes
+      ? { snapshotId, recoveryScope: 'selective', weddingIds: [r.weddingId!], dataTypes: r.dataTypes, operationType: 'point-in-time' }
+      : { snapshotId, recoveryScope: 'wedding-only', weddingIds: [r.weddingId!], operationType: 'point-in-time' };
+  }
   return { snapshotId, recoveryScope: r.recoveryScope!, weddingIds: r.weddingIds, dataTypes: r.dataTypes };
 }
 
@@ -97,6 +147,7 @@ export async function runQueuedRestores(store: CacheStore, openDeps: () => Promi
     try {
       opened = await openDeps();
       const request = restoreRequestOf(q);
+      await recordPointInTimeSnapshot(opened.deps, q);
       const { preview, prepared } = await previewRestore(opened.deps, request);
       const summary = { totals: preview.totals, items: preview.items.length, notes: preview.notes };
       if (!r.confirmed) {
@@ -123,4 +174,16 @@ export async function runQueuedRestores(store: CacheStore, openDeps: () => Promi
     out.push(store.getQueuedRestore(q.id)!);
   }
   return out;
+}
+
+/**
+ * A point-in-time snapshot prepared offline gets its catalog row once the database answers
+ * (idempotent: ON CONFLICT DO NOTHING), so it is browsable like the others.
+ */
+export async function recordPointInTimeSnapshot(deps: Pick<RestoreDeps, 'repo' | 'backup'>, q: QueuedRestore): Promise<void> {
+  const r = q.request as unknown as QueuedRestoreRequest;
+  const snapshotId = (q.result as QueuedResult | null)?.snapshotId;
+  if (r.kind !== 'point-in-time' || !snapshotId || !deps.backup) return;
+  const manifest = await deps.repo.loadManifest(snapshotId);
+  await deps.backup.catalog.insertSnapshot(pointInTimeCatalogRow(manifest, deps.repo));
 }

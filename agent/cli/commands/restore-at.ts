@@ -1,20 +1,22 @@
-import { userInfo } from 'node:os';
 import type { Config } from '../../contract/config.js';
-import { isWedsyncError } from '../../contract/errors.js';
+import { WedsyncError, isWedsyncError } from '../../contract/errors.js';
 import type { RestoreDeps } from '../../jobs/restore.js';
 import type { Logger } from '../../logger.js';
 import type { Repository } from '../../repository/repository.js';
 import type { CommandContext } from '../context.js';
-import { table, type CommandResult } from '../output.js';
+import type { RestoreRequest } from '../../jobs/restore.js';
+import type { PointInTime } from '../../jobs/stream-point-in-time.js';
+import type { CommandResult } from '../output.js';
 import { requireDatabaseUrl } from '../config.js';
 
 /**
- * `wedsync-backup restore-at --wedding ID --at ISO_TIME [--dry-run] [--yes]`: a wedding's data as
- * it was at T (tier 1's window), through the usual preview → confirm → recovery point → apply.
- * The rows at T are rebuilt from the local cache and repository (no network needed for that);
- * when the database cannot be reached the restore is queued in the cache and the agent runs it
- * once the database is back (with --yes: straight through; without: it waits with its preview
- * for `--confirm-queued ID`).
+ * `wedsync-backup restore --wedding ID --at ISO_TIME [--data-types …] [--target-url URL] [--dry-run]
+ * [--yes]`: a wedding's data as it was at T (tier 1's window), through the usual preview →
+ * confirm → recovery point → apply, recorded as operation type 'point-in-time'. The rows at T are
+ * rebuilt from the local cache and repository (no network needed for that) and kept as a
+ * snapshot of kind point-in-time; when the database cannot be reached the restore is queued in
+ * the cache and runs once the database is back (with --yes: straight through; without: it waits
+ * with its preview for `wedsync-backup queued confirm ID` or the console).
  */
 
 /** Restore dependencies on the LOCAL repository (where tier 1 keeps its snapshots), fresh connections. */
@@ -54,64 +56,65 @@ export async function openLocalRestoreDeps(config: Config, logger: Logger, local
   };
 }
 
-export async function run(ctx: CommandContext, opts: Record<string, unknown>): Promise<CommandResult> {
-  const [{ openLocalCache, openLocalRepository }, { materializePointInTime }, { queueRestore, runQueuedRestores, confirmQueuedRestore }, { schemaMap }] = await Promise.all([
+function pointInTimeText(p: PointInTime): string {
+  const lines = [`wedding ${p.weddingId} as of ${p.at}: base snapshot ${p.baseSnapshotId} + ${p.changesApplied} logged change(s) → ${p.rows} rows (point-in-time snapshot ${p.snapshotId})`];
+  if (p.photos.withoutFile) {
+    lines.push(`  photo files: ${p.photos.files} restorable from the base snapshot; ${p.photos.withoutFile} photo(s) at that time have no file in the local repository: their rows are restored, their files left as the photo store has them`);
+  }
+  return lines.join('\n');
+}
+
+export async function runPointInTime(ctx: CommandContext, opts: Record<string, unknown>): Promise<CommandResult> {
+  const weddingId = (opts.wedding as string[])[0]!;
+  const at = opts.at as string;
+  const dataTypes = opts.dataTypes as RestoreRequest['dataTypes'];
+  const targetUrl = opts.targetUrl as string | undefined;
+  const [{ checkTargetUrl, openRestoreSession, previewThenRestore }, { openLocalCache, openLocalRepository }, { checkPointInTime, materializePointInTime }, { queueRestore }, { schemaMap }, { userInfo }] = await Promise.all([
+    import('./restore.js'),
     import('./stream.js'),
     import('../../jobs/stream-point-in-time.js'),
     import('../../jobs/offline-queue.js'),
     import('../services.js'),
+    import('node:os'),
   ]);
+  await checkTargetUrl(targetUrl);
   const { store } = await openLocalCache(ctx.config, ctx.logger);
   let localRepo: Repository | null = null;
   try {
+    // T, the wedding and its window are checked before anything is opened or written.
+    checkPointInTime(store, weddingId, at);
     localRepo = await openLocalRepository(ctx.config, ctx.logger);
-    const who = `${userInfo().username} (cli)`;
-    if (opts.confirmQueued) {
-      const q = confirmQueuedRestore(store, opts.confirmQueued as string);
-      return { json: { ok: true, queued: q }, text: `queued restore ${q.id} confirmed: it runs when the agent next reaches the database` };
-    }
-    const weddingId = opts.wedding as string;
-    const at = opts.at as string;
-    const pit = { store, localRepo, map: schemaMap(ctx.config) };
-    const queueIt = async (why: string) => {
-      const q = await queueRestore(store, { kind: 'point-in-time', weddingId, at, confirmed: Boolean(opts.yes), initiatedByLabel: who }, pit);
+    const who = `cli:${userInfo().username}`;
+    const pit = { store, localRepo, map: schemaMap(ctx.config), logger: ctx.logger };
+    const queueIt = async (why: string): Promise<CommandResult> => {
+      if (opts.dryRun) throw new WedsyncError('DB_UNREACHABLE', `the database is unreachable (${why}): a dry run previews against it; without --dry-run the restore is prepared and queued`);
+      if (targetUrl) throw new WedsyncError('DB_UNREACHABLE', `the database is unreachable (${why}): a restore into --target-url is not queued; try again when it answers`);
+      const q = await queueRestore(store, { kind: 'point-in-time', weddingId, at, dataTypes, confirmed: Boolean(opts.yes), initiatedByLabel: who }, pit);
       return {
         json: { ok: true, queued: q, reason: why },
-        text: `the database is unreachable (${why}): restore of wedding ${weddingId} as of ${at} prepared and queued as ${q.id}; it runs when the database is back${opts.yes ? '' : ' (preview first; confirm with --confirm-queued ID)'}`,
+        text: `the database is unreachable (${why}): restore of wedding ${weddingId} as of ${at} prepared and queued as ${q.id}; it runs when the database is back${opts.yes ? '' : ` after a preview and your confirmation (\`wedsync-backup queued confirm ${q.id}\` or the console)`}`,
       };
     };
-    let opened: Awaited<ReturnType<typeof openLocalRestoreDeps>>;
+    let session: Awaited<ReturnType<typeof openRestoreSession>>;
     try {
-      opened = await openLocalRestoreDeps(ctx.config, ctx.logger, localRepo);
+      session = await openRestoreSession(ctx, { photos: !targetUrl && (!dataTypes || dataTypes.includes('photos')), repo: localRepo });
     } catch (err) {
-      if (isWedsyncError(err, 'DB_UNREACHABLE') && !opts.dryRun) return await queueIt(err.message);
+      if (isWedsyncError(err, 'DB_UNREACHABLE')) return await queueIt(err.message);
       throw err;
     }
     try {
-      // Anything queued earlier goes first: it was asked for first.
-      await runQueuedRestores(store, async () => ({ deps: opened.deps, close: async () => undefined }));
-      const p = await materializePointInTime(pit, weddingId, at);
-      const { previewRestore, startRestore } = await import('../../jobs/restore.js');
-      const request = { snapshotId: p.snapshotId, recoveryScope: 'wedding-only' as const, weddingIds: [weddingId], operationType: 'point-in-time' as const };
-      const { preview, prepared } = await previewRestore(opened.deps, request);
-      const text = [
-        `wedding ${weddingId} as of ${p.at}: base snapshot ${p.baseSnapshotId} + ${p.changesApplied} logged changes → ${p.rows} rows (snapshot ${p.snapshotId})`,
-        table(['TABLE', 'INSERT', 'UPDATE', 'DELETE', 'SAME'], preview.items.map((i) => [i.table, i.inserted, i.updated, i.deleted, i.unchanged])),
-      ];
-      if (opts.dryRun || !opts.yes) {
-        await prepared.release();
-        text.push(opts.dryRun ? '(dry run: nothing changed)' : 'nothing changed: run again with --yes to restore (a recovery point is taken first)');
-        return { json: { ok: true, pointInTime: p, preview, applied: false }, text: text.join('\n') };
-      }
-      const started = await startRestore(opened.deps, request, preview.confirmationToken, { initiatedByLabel: who }, prepared);
-      const op = await started.done;
-      text.push(`restored: operation ${op.id} (${op.operationType}), recovery point ${op.preRecoverySnapshot ?? 'none'}; undo with \`wedsync-backup undo ${op.id}\``);
-      return { json: { ok: true, pointInTime: p, preview, operation: op, applied: true }, text: text.join('\n') };
+      const p = await materializePointInTime(pit, weddingId, at, { catalog: session.catalog });
+      const request: RestoreRequest = dataTypes
+        ? { snapshotId: p.snapshotId, recoveryScope: 'selective', weddingIds: [weddingId], dataTypes, targetUrl, operationType: 'point-in-time' }
+        : { snapshotId: p.snapshotId, recoveryScope: 'wedding-only', weddingIds: [weddingId], targetUrl, operationType: 'point-in-time' };
+      const again = ['wedsync-backup restore', `--wedding ${weddingId}`, `--at ${at}`, ...(dataTypes ? [`--data-types ${dataTypes.join(',')}`] : []), ...(targetUrl ? ['--target-url URL'] : [])].join(' ');
+      const result = await previewThenRestore(ctx, session, request, opts, again);
+      return { ...result, json: { ...result.json, pointInTime: p }, text: `${pointInTimeText(p)}\n${result.text}` };
     } catch (err) {
-      if (isWedsyncError(err, 'DB_UNREACHABLE') && !opts.dryRun) return await queueIt(err.message);
+      if (isWedsyncError(err, 'DB_UNREACHABLE')) return await queueIt(err.message);
       throw err;
     } finally {
-      await opened.close();
+      await session.close();
     }
   } finally {
     await localRepo?.store.close();

@@ -6,6 +6,7 @@ import type { RecoveryOperation, RecoveryScope, RestorePreview } from '../../con
 import type { DataType } from '../../contract/schema-map.js';
 import type { RestoreDeps, RestoreRequest } from '../../jobs/restore.js';
 import type { Catalog } from '../../catalog/catalog.js';
+import type { Repository } from '../../repository/repository.js';
 
 /**
  * `wedsync-backup restore SNAPSHOT|latest --scope complete|selective|wedding-only [--wedding ID]…
@@ -21,13 +22,16 @@ export interface RestoreSession {
   close(): Promise<void>;
 }
 
-/** Opens what a restore needs: repository, catalogs, photo store (only when photos may be written). */
-export async function openRestoreSession(ctx: CommandContext, options: { photos: boolean }): Promise<RestoreSession> {
+/**
+ * Opens what a restore needs: repository, catalogs, photo store (only when photos may be written).
+ * `repo`: restore from this repository (already open, left open) instead of the configured one —
+ * a point in time reads the local repository, where tier 1 keeps its snapshots.
+ */
+export async function openRestoreSession(ctx: CommandContext, options: { photos: boolean; repo?: Repository }): Promise<RestoreSession> {
   const url = requireDatabaseUrl(ctx.config);
-  const passphrase = requirePassphrase(ctx.config);
+  const given = options.repo;
   // The key derivation (scrypt) runs in the thread pool: start it first, load the rest meanwhile.
-  const { openRepo } = await import('../repo.js');
-  const opening = openRepo(ctx.config.repo, passphrase, ctx.logger);
+  const opening = given ? Promise.resolve(given) : import('../repo.js').then(({ openRepo }) => openRepo(ctx.config.repo, requirePassphrase(ctx.config), ctx.logger));
   opening.catch(() => undefined);
   const [{ openCatalog }, { openRecoveryCatalog }, { openRestoreTarget }, { openBackupSource }, { ConfirmationTokens }, { schemaMap, openPhotoStore }] = await Promise.all([
     import('../../catalog/catalog.js'),
@@ -46,15 +50,18 @@ export async function openRestoreSession(ctx: CommandContext, options: { photos:
     Awaited<ReturnType<typeof openPhotoStore>>,
   ];
   const failed = opened.find((r) => r.status === 'rejected');
+  const closeRepo = async () => {
+    if (!given) await repo?.store.close();
+  };
   if (failed || !repo || !catalog || !recovery) {
-    await Promise.all([repo?.store.close(), catalog?.close(), recovery?.close(), photoStore?.close()]);
+    await Promise.all([closeRepo(), catalog?.close(), recovery?.close(), photoStore?.close()]);
     throw (failed as PromiseRejectedResult).reason;
   }
   // Restores and undos run from the command line are sensitive actions: into the audit log, as
   // the API's are (the API records them itself, so only the CLI wraps its catalog).
   const [{ openAuditLog }, { auditingRecoveryCatalog }] = await Promise.all([import('../../catalog/audit.js'), import('../../catalog/audit-recovery.js')]);
   const auditLog = await openAuditLog(url).catch(async (err: unknown) => {
-    await Promise.all([repo.store.close(), catalog.close(), recovery.close(), photoStore?.close()]);
+    await Promise.all([closeRepo(), catalog.close(), recovery.close(), photoStore?.close()]);
     throw err;
   });
   const audited = auditingRecoveryCatalog(recovery, auditLog, 'cli', (err) => ctx.logger.warn({ err: (err as Error).message }, 'restore: audit row not written'));
@@ -75,7 +82,7 @@ export async function openRestoreSession(ctx: CommandContext, options: { photos:
     deps,
     catalog,
     close: async () => {
-      await Promise.all([catalog.close(), recovery.close(), auditLog.close(), repo.store.close(), photoStore?.close()]);
+      await Promise.all([catalog.close(), recovery.close(), auditLog.close(), closeRepo(), photoStore?.close()]);
     },
   };
 }
@@ -181,18 +188,24 @@ export async function previewThenRestore(ctx: CommandContext, session: RestoreSe
   return { json: { ok: true, confirmed: true, preview: shown, operation }, text: `${ctx.json ? '' : `${text}\n\n`}${operationText(operation)}` };
 }
 
+/** Checks --target-url: a postgres URL (BAD_INPUT naming the option otherwise). */
+export async function checkTargetUrl(targetUrl: string | undefined): Promise<void> {
+  if (targetUrl === undefined) return;
+  const { postgresUrl } = await import('../../contract/config.js');
+  if (!postgresUrl.safeParse(targetUrl).success) {
+    const { WedsyncError } = await import('../../contract/errors.js');
+    throw new WedsyncError('BAD_INPUT', '--target-url must be a postgres:// or postgresql:// URL');
+  }
+}
+
 export async function run(ctx: CommandContext, opts: Record<string, unknown>, args: string[]): Promise<CommandResult> {
+  // --wedding ID --at T: the wedding as it was at T (cli/main.ts checked the combination).
+  if (opts.at !== undefined) return (await import('./restore-at.js')).runPointInTime(ctx, opts);
   const scope = opts.scope as RecoveryScope;
   const weddingIds = opts.wedding as string[] | undefined;
   const dataTypes = opts.dataTypes as DataType[] | undefined;
   const targetUrl = opts.targetUrl as string | undefined;
-  if (targetUrl !== undefined) {
-    const { postgresUrl } = await import('../../contract/config.js');
-    if (!postgresUrl.safeParse(targetUrl).success) {
-      const { WedsyncError } = await import('../../contract/errors.js');
-      throw new WedsyncError('BAD_INPUT', '--target-url must be a postgres:// or postgresql:// URL');
-    }
-  }
+  await checkTargetUrl(targetUrl);
   const photos = !targetUrl && (scope !== 'selective' || Boolean(dataTypes?.includes('photos')));
   const session = await openRestoreSession(ctx, { photos });
   try {

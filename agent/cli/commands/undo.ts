@@ -11,7 +11,13 @@ import { openRestoreSession, previewThenRestore } from './restore.js';
 export async function run(ctx: CommandContext, opts: Record<string, unknown>, args: string[]): Promise<CommandResult> {
   const operationId = args[0] ?? '';
   const targetUrl = opts.targetUrl as string | undefined;
-  const session = await openRestoreSession(ctx, { photos: !targetUrl });
+  // A point-in-time restore ran on the local repository (tier 1's), so did its recovery point:
+  // undo it from there (the main repository may be S3, out of reach on a wedding day).
+  const localRepo = (await recoveryPointIsLocal(ctx, operationId)) ? await (await import('./stream.js')).openLocalRepository(ctx.config, ctx.logger) : null;
+  const session = await openRestoreSession(ctx, { photos: !targetUrl, ...(localRepo ? { repo: localRepo } : {}) }).catch(async (err: unknown) => {
+    await localRepo?.store.close();
+    throw err;
+  });
   try {
     const { undoRequest } = await import('../../jobs/restore.js');
     const request = await undoRequest(session.deps, operationId, targetUrl);
@@ -19,5 +25,29 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>, ar
     return await previewThenRestore(ctx, session, request, opts, again);
   } finally {
     await session.close();
+    await localRepo?.store.close();
+  }
+}
+
+/** True when the operation's recovery point is in the local repository (catalog storage_location). */
+async function recoveryPointIsLocal(ctx: CommandContext, operationId: string): Promise<boolean> {
+  const [{ requireDatabaseUrl }, { openRecoveryCatalog }, { openCatalog }, { localRepositoryPath }] = await Promise.all([
+    import('../config.js'),
+    import('../../catalog/recovery.js'),
+    import('../../catalog/catalog.js'),
+    import('./stream.js'),
+  ]);
+  const url = requireDatabaseUrl(ctx.config);
+  const recovery = await openRecoveryCatalog(url);
+  const catalog = await openCatalog(url).catch(async (err: unknown) => {
+    await recovery.close();
+    throw err;
+  });
+  try {
+    const op = await recovery.get(operationId);
+    const rp = op?.preRecoverySnapshot ? await catalog.getSnapshot(op.preRecoverySnapshot) : null;
+    return Boolean(rp && rp.storageLocation === localRepositoryPath(ctx.config) && rp.storageLocation !== ctx.config.repo);
+  } finally {
+    await Promise.all([recovery.close(), catalog.close()]);
   }
 }
