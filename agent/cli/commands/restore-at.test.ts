@@ -1,8 +1,8 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test-support/db.js';
 import { createTier1World, liveRows, waitFor, type Tier1World } from '../../../test-support/tier1.js';
+import { runCli, type CliRun } from '../../../test-support/cli.js';
 
 /**
  * `wedsync-backup restore --wedding ID --at ISO_TIME` as users run it (the compiled CLI): bad
@@ -10,14 +10,6 @@ import { createTier1World, liveRows, waitFor, type Tier1World } from '../../../t
  * through preview → --yes → recovery point (operation type point-in-time, snapshot of kind
  * point-in-time in the catalog), and queued when the database cannot be reached.
  */
-const BIN = join(process.cwd(), 'bin/wedsync-backup.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 describe('wedsync-backup restore --wedding ID --at ISO_TIME', () => {
   let db: TestDatabase;
   let world: Tier1World;
@@ -26,12 +18,7 @@ describe('wedsync-backup restore --wedding ID --at ISO_TIME', () => {
   let asAtT: Awaited<ReturnType<typeof liveRows>>;
   let env: Record<string, string>;
 
-  const cli = (args: string[], extra: Record<string, string> = {}): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env, ...extra }, timeout: 60_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 99) : 0, stdout, stderr });
-      });
-    });
+  const cli = (args: string[], extra: Record<string, string> = {}): Promise<CliRun> => runCli(args, { ...env, ...extra });
 
   beforeAll(async () => {
     db = await createTestDatabase('pitcli');
