@@ -10,7 +10,9 @@ export function redactSecrets(text: string): string {
   return text
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)([^@\s]+)@/gi, '$1***@')
     .replace(/(\bBearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1***')
-    .replace(/\bwsb_[A-Za-z0-9_-]{8,}/g, 'wsb_***');
+    .replace(/\bwsb_[A-Za-z0-9_-]{8,}/g, 'wsb_***')
+    // Event-stream tickets and any token put in a query string (agent/api/event-tickets.ts).
+    .replace(/([?&](?:ticket|token)=)[^&\s"']+/gi, '$1***');
 }
 
 /** redactSecrets applied to every string of a log record (messages were covered; objects' strings were not). */
@@ -25,7 +27,7 @@ function redactDeep(value: unknown, depth = 0): unknown {
 }
 
 /** Keys whose values are secrets wherever they appear (censored by path, before anything else). */
-const SECRET_PATHS = ['passphrase', 'newPassphrase', 'password', 'token', 'confirmationToken', 'apiToken', 'secret', 'authorization', 'cookie', 'databaseUrl', 'connectionString'].flatMap((k) => [k, `*.${k}`]);
+const SECRET_PATHS = ['passphrase', 'newPassphrase', 'password', 'token', 'confirmationToken', 'apiToken', 'ticket', 'secret', 'authorization', 'cookie', 'databaseUrl', 'connectionString'].flatMap((k) => [k, `*.${k}`]);
 
 /**
  * Structured JSON-lines logger on stderr (stdout is reserved for command output, e.g. --json).

@@ -86,6 +86,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const catalog = await openCatalog(url);
   const photoStore = await openPhotoStore(config, logger);
   const backups = new SerialQueue();
+  // Progress pushed to the console as server-sent events (api/routes/events.ts).
+  const [{ EventHub }, { EventTickets }, { registerEventRoutes }] = await Promise.all([import('./api/event-hub.js'), import('./api/event-tickets.js'), import('./api/routes/events.js')]);
+  const hub = new EventHub();
+  const tickets = new EventTickets();
   const [{ openRestoreTarget }, { openRecoveryCatalog }, { createRestoreServices }, { ConfirmationTokens }, { registerRestoreRoutes }] = await Promise.all([
     import('./source/restore-target.js'),
     import('./catalog/recovery.js'),
@@ -99,6 +103,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     repo, map, logger, liveUrl: url, openTarget: openRestoreTarget, recovery, tokens: new ConfirmationTokens(), photoStore, parallelism: config.parallelism,
     backup: { catalog, openSource: (u, whole) => openBackupSource(u, map, whole ? config.parallelism : 1) },
     exclusive: (task) => backups.run(task),
+    onProgress: (id, p) => hub.restoreProgress(id, p),
   });
   // Integrity validation (routes/validation.ts): snapshot validations in the background, one at
   // a time, results in the catalog; one wedding's live data on request.
@@ -109,7 +114,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     import('./api/routes/validation.js'),
   ]);
   const validationCatalog = await openValidationCatalog(url);
-  const validation = createValidationServices({ repo, map, logger, catalog: validationCatalog, openDataSource: () => openWeddingDataSource(url, map), photoStore });
+  const validation = createValidationServices({ repo, map, logger, catalog: validationCatalog, openDataSource: () => openWeddingDataSource(url, map), photoStore, onChange: (id) => hub.publish(`validation:${id}`) });
 
   // Tier 1 and offline operation (jobs/stream.ts, routes/offline.ts): the local cache, kept current
   // by the real-time stream; reading it never needs the database.
@@ -253,8 +258,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     token,
     logger,
     ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}),
+    authenticate: (req) => tickets.authenticate(req),
     authz: { onAuditError: (err, entry) => logger.error({ err: (err as Error).message, action: entry.action }, 'could not write the audit row') },
-    extraRoutes: [(a) => registerOfflineRoutes(a, services), (a) => registerRestoreRoutes(a, services), (a) => registerValidationRoutes(a, services), consoleRoutes.register, (a) => registerStatusRoutes(a, services)],
+    extraRoutes: [(a) => registerOfflineRoutes(a, services), (a) => registerRestoreRoutes(a, services), (a) => registerValidationRoutes(a, services), consoleRoutes.register, (a) => registerStatusRoutes(a, services), (a) => registerEventRoutes(a, services, { hub, tickets })],
   });
   await app.listen({ host, port: options.port ?? config.api.port });
   const address = app.server.address();

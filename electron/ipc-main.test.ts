@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { endpoints } from '../renderer/api/endpoints.js';
-import { channelFor, registerIpcBridge, type InvokeEventLike, type IpcBridgeOptions, type IpcMainLike } from './ipc-main.js';
+import { EventBridge } from './event-bridge.js';
+import { UNLOCK_INVOKE, UNWATCH_INVOKE, WATCH_CHANNEL, WATCH_INVOKE, channelFor, registerIpcBridge, type InvokeEventLike, type IpcBridgeOptions, type IpcMainLike } from './ipc-main.js';
 
 /** A stand-in for Electron's ipcMain: records handlers so tests can invoke them like the renderer would. */
 class FakeIpcMain implements IpcMainLike {
@@ -43,7 +44,7 @@ function setup(answer: (url: string, init: RequestInit) => Response | Promise<Re
 describe('electron IPC bridge (ipc-main.ts)', () => {
   it('registers exactly one channel per endpoint of the console map, and removes them all', () => {
     const { ipc, dispose } = setup();
-    expect([...ipc.handlers.keys()].sort()).toEqual(Object.keys(endpoints).map((n) => channelFor(n as keyof typeof endpoints)).sort());
+    expect([...ipc.handlers.keys()].sort()).toEqual([...Object.keys(endpoints).map((n) => channelFor(n as keyof typeof endpoints)), WATCH_INVOKE, UNWATCH_INVOKE, UNLOCK_INVOKE].sort());
     dispose();
     expect(ipc.handlers.size).toBe(0);
   });
@@ -121,5 +122,41 @@ describe('electron IPC bridge (ipc-main.ts)', () => {
       throw new TypeError('fetch failed');
     });
     expect(await refused.ipc.invoke('agent:listSnapshots', console(), {})).toMatchObject({ ok: false, error: { code: 'UNREACHABLE' } });
+  });
+
+  it('events:watch and events:unwatch: sender checked first, payload parsed, messages only to the asking window', async () => {
+    const { ipc, opts } = setup(() => new Response('event: end\ndata: {"type":"end","reason":"idle"}\n\n', { headers: { 'content-type': 'text/event-stream' } }));
+    const sent: unknown[][] = [];
+    opts.events = new EventBridge({ agent: opts.agent, fetch: opts.fetch! });
+    const event = (id = 7, url = 'app://console/index.html'): InvokeEventLike => ({ sender: { id, send: (...args: unknown[]) => sent.push(args) }, senderFrame: { url } });
+    const sub = { stream: 'recovery-operation', id: SNAPSHOT, subscription: 'abcdefgh-1' };
+    expect(await ipc.invoke(WATCH_INVOKE, event(8), sub)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await ipc.invoke(WATCH_INVOKE, event(7, 'https://evil.example/'), sub)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await ipc.invoke(WATCH_INVOKE, event(), { ...sub, id: '../../x' })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', fields: [{ field: 'id' }] } });
+    expect(await ipc.invoke(WATCH_INVOKE, event(), sub)).toEqual({ ok: true, data: null });
+    await expect.poll(() => sent.length).toBe(1);
+    expect(sent[0]).toEqual([WATCH_CHANNEL, { subscription: 'abcdefgh-1', message: { type: 'event', event: { type: 'end', reason: 'idle' } } }]);
+    expect(await ipc.invoke(UNWATCH_INVOKE, event(8), { subscription: 'abcdefgh-1' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    // Without an event bridge the renderer is told to poll.
+    const plain = setup();
+    expect(await plain.ipc.invoke(WATCH_INVOKE, event(), sub)).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+  });
+
+  it('passphrase:unlock: sender checked, payload parsed, the passphrase never echoed in an error', async () => {
+    const { ipc, opts } = setup();
+    const got: string[] = [];
+    opts.unlock = async (p) => {
+      got.push(p);
+      if (p === 'wrong') throw new Error(`could not open the repository with ${p}`);
+      return { ok: true, data: null };
+    };
+    expect(await ipc.invoke(UNLOCK_INVOKE, console(8), { passphrase: 'x' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await ipc.invoke(UNLOCK_INVOKE, console(), { passphrase: '' })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', fields: [{ field: 'passphrase' }] } });
+    expect(await ipc.invoke(UNLOCK_INVOKE, console(), { passphrase: 'x', extra: 1 })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
+    expect(await ipc.invoke(UNLOCK_INVOKE, console(), { passphrase: 'correct horse' })).toEqual({ ok: true, data: null });
+    const wrong = await ipc.invoke(UNLOCK_INVOKE, console(), { passphrase: 'wrong' });
+    expect(wrong).toMatchObject({ ok: false });
+    expect(JSON.stringify(wrong)).not.toContain('with wrong');
+    expect(got).toEqual(['correct horse', 'wrong']);
   });
 });

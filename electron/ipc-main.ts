@@ -1,11 +1,14 @@
+import { z } from 'zod';
 import { endpoints, isEndpointName, toHttp, type EndpointName } from '../renderer/api/endpoints.js';
+import type { EventBridge } from './event-bridge.js';
 import type { AgentErrorBody } from '../renderer/api/client.js';
 import type { IpcResult } from '../renderer/api/ipc-transport.js';
 
 /**
  * The ONLY file that touches ipcMain (after GitHub Desktop's ipc-main.ts). One invoke channel
- * per endpoint of renderer/api/endpoints.ts (`agent:<name>`), and nothing else: the renderer
- * can ask the agent exactly what the console's endpoint map allows.
+ * per endpoint of renderer/api/endpoints.ts (`agent:<name>`), `events:watch` / `events:unwatch`
+ * (the agent's event streams, electron/event-bridge.ts) and `passphrase:unlock` (the unlock
+ * screen), and nothing else: the renderer can ask exactly what the console's maps allow.
  *
  * Guarantees, for every call:
  *  - the sender is checked first: the frame must be a window this process trusts, showing the
@@ -26,7 +29,7 @@ export interface IpcMainLike {
 
 /** The slice of IpcMainInvokeEvent checked here. */
 export interface InvokeEventLike {
-  sender: { id: number };
+  sender: { id: number; send?: (channel: string, ...args: unknown[]) => void };
   senderFrame: { url: string } | null;
 }
 
@@ -45,9 +48,22 @@ export interface IpcBridgeOptions {
   /** The console's origin, e.g. `app://console`. */
   origin: string;
   fetch?: typeof fetch;
-  /** Per-request timeout (ms); long work is started by one call and polled, so requests are short. */
+  /** Per-request timeout (ms); long work is started by one call and watched, so requests are short. */
   timeoutMs?: number;
+  /** The agent's event streams for the renderer (`events:watch` / `events:unwatch`); absent: the renderer polls. */
+  events?: EventBridge;
+  /** The repository passphrase from the unlock screen (`passphrase:unlock`); absent: refused. */
+  unlock?: (passphrase: string) => Promise<IpcResult>;
 }
+
+/** Where the main process forwards watched events: `{ subscription, message }`. */
+export const WATCH_CHANNEL = 'wedsync:watch';
+export const WATCH_INVOKE = 'events:watch';
+export const UNWATCH_INVOKE = 'events:unwatch';
+export const UNLOCK_INVOKE = 'passphrase:unlock';
+
+/** `passphrase:unlock` payload: the passphrase, nothing else. */
+export const UnlockRequestSchema = z.object({ passphrase: z.string().min(1, { error: 'is required' }).max(1024, { error: 'is too long' }) }).strict();
 
 export const AGENT_CHANNEL_PREFIX = 'agent:';
 
@@ -113,13 +129,46 @@ export async function handleAgentCall(opts: IpcBridgeOptions, name: unknown, eve
   return { ok: true, data: out.data };
 }
 
-/** Registers one handler per endpoint; returns a function that removes them all. */
+/** `events:watch`: sender check, then the event bridge (which parses the payload). Exported for tests. */
+export function handleWatch(opts: IpcBridgeOptions, event: InvokeEventLike, payload: unknown): IpcResult {
+  if (!isTrustedSender(event, opts.trustedSenders(), opts.origin)) return fail('FORBIDDEN', 'this window may not talk to the agent', 403);
+  if (!opts.events) return fail('NOT_FOUND', 'live events are not available', 404);
+  const sender = event.sender;
+  const r = opts.events.watch(sender.id, payload, (subscription, message) => sender.send?.(WATCH_CHANNEL, { subscription, message }));
+  return r.ok ? { ok: true, data: null } : r;
+}
+
+export function handleUnwatch(opts: IpcBridgeOptions, event: InvokeEventLike, payload: unknown): IpcResult {
+  if (!isTrustedSender(event, opts.trustedSenders(), opts.origin)) return fail('FORBIDDEN', 'this window may not talk to the agent', 403);
+  if (!opts.events) return fail('NOT_FOUND', 'live events are not available', 404);
+  const r = opts.events.unwatch(event.sender.id, payload);
+  return r.ok ? { ok: true, data: null } : r;
+}
+
+/** `passphrase:unlock`: sender check, payload parsed (the passphrase never appears in an error), then the main process's unlock. */
+export async function handleUnlock(opts: IpcBridgeOptions, event: InvokeEventLike, payload: unknown): Promise<IpcResult> {
+  if (!isTrustedSender(event, opts.trustedSenders(), opts.origin)) return fail('FORBIDDEN', 'this window may not talk to the agent', 403);
+  if (!opts.unlock) return fail('NOT_FOUND', 'unlocking is not available', 404);
+  const parsed = UnlockRequestSchema.safeParse(payload ?? {});
+  if (!parsed.success) return fail('BAD_INPUT', `invalid request: passphrase: ${parsed.error.issues[0]?.message ?? 'is required'}`, 400, [{ field: 'passphrase', message: parsed.error.issues[0]?.message ?? 'is required' }]);
+  try {
+    return await opts.unlock(parsed.data.passphrase);
+  } catch (err) {
+    return fail('INTERNAL', (err as Error).message.split(parsed.data.passphrase).join('[passphrase]'), 500);
+  }
+}
+
+/** Registers one handler per endpoint, plus the event and unlock channels; returns a function that removes them all. */
 export function registerIpcBridge(opts: IpcBridgeOptions): () => void {
   const names = Object.keys(endpoints) as EndpointName[];
   for (const name of names) {
     opts.ipcMain.handle(channelFor(name), (event, payload) => handleAgentCall(opts, name, event, payload));
   }
+  opts.ipcMain.handle(WATCH_INVOKE, (event, payload) => handleWatch(opts, event, payload));
+  opts.ipcMain.handle(UNWATCH_INVOKE, (event, payload) => handleUnwatch(opts, event, payload));
+  opts.ipcMain.handle(UNLOCK_INVOKE, (event, payload) => handleUnlock(opts, event, payload));
   return () => {
     for (const name of names) opts.ipcMain.removeHandler(channelFor(name));
+    for (const c of [WATCH_INVOKE, UNWATCH_INVOKE, UNLOCK_INVOKE]) opts.ipcMain.removeHandler(c);
   };
 }

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentSupervisor, type AgentHandle, type AgentState } from './agent-supervisor.js';
 import { APP_ORIGIN, serveConsoleFile } from './app-protocol.js';
+import { EventBridge } from './event-bridge.js';
 import { registerIpcBridge } from './ipc-main.js';
 import { PassphraseStore } from './passphrase-store.js';
 import { watchFailedBackups } from './notifications.js';
@@ -30,6 +31,7 @@ protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: t
 let win: BrowserWindow | null = null;
 let tray: Tray | null = null;
 const trusted = new Set<number>();
+let events: EventBridge | null = null;
 
 function broadcast(state: AgentState, detail?: string): void {
   win?.webContents.send('wedsync:event', { type: 'agent-state', state, detail });
@@ -89,6 +91,7 @@ function showWindow(): void {
   });
   win.on('closed', () => {
     trusted.delete(id);
+    events?.closeOwner(id);
     win = null;
   });
   void win.loadURL(`${APP_ORIGIN}/index.html#/dashboard`);
@@ -143,7 +146,8 @@ async function main(): Promise<void> {
 
   const supervisor = await startAgent();
   const agent = (): AgentHandle | null => supervisor.agent();
-  registerIpcBridge({ ipcMain, agent, trustedSenders: () => trusted, origin: APP_ORIGIN });
+  events = new EventBridge({ agent });
+  registerIpcBridge({ ipcMain, agent, trustedSenders: () => trusted, origin: APP_ORIGIN, events });
 
   tray = new Tray(nativeImage.createFromDataURL(TRAY_ICON_DATA_URL));
   updateTrayMenu(supervisor.state);

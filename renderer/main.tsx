@@ -4,6 +4,7 @@ import { createAgentClient, type Transport } from './api/client.js';
 import { createHttpTransport } from './api/http-transport.js';
 import { createIpcTransport } from './api/ipc-transport.js';
 import { exchangeLoginCode, resolveBrowserToken } from './api/token.js';
+import { createIpcWatcher, createSseWatcher } from './api/events.js';
 import { App } from './app/App.js';
 import './app/styles.css';
 
@@ -21,9 +22,12 @@ async function transport(): Promise<{ transport: Transport; loginError?: string 
 }
 
 void transport().then(({ transport, loginError }) => {
+  const client = createAgentClient(transport);
+  // Pushed progress: the main process holds the stream in Electron; a ticketed EventSource in a browser.
+  const events = window.wedsync ? createIpcWatcher(window.wedsync) : createSseWatcher(client);
   createRoot(document.getElementById('root')!).render(
     <StrictMode>
-      <App client={createAgentClient(transport)} loginError={loginError} />
+      <App client={client} events={events} loginError={loginError} />
     </StrictMode>,
   );
 });

@@ -16,6 +16,7 @@ import {
   type RecoveryOperation,
 } from '../contract/restore.js';
 import { WeddingIdParamsSchema } from '../contract/validation-report.js';
+import { EventStreamParamsSchema, EventTicketRequestSchema } from '../contract/events.js';
 import { decide, type Action, type Decision, type Principal, type Resource, type UserPrincipal } from '../core/authz.js';
 import { localDate } from '../core/schedule-time.js';
 import type { AccessCatalog } from '../catalog/rls.js';
@@ -326,6 +327,27 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
     after: restoreStarted,
   },
   'POST /api/backup/recovery-operations/:id/approve': { action: 'restore.approve', resource: pendingResource },
+
+  // Event streams (routes/events.ts): who may watch something is who may read it; a ticket only
+  // opens its one stream, and the stream checks the ticket's principal again here.
+  'POST /api/events/tickets': {
+    action: 'operations.read',
+    async resource(ctx) {
+      const { stream, id } = parse(EventTicketRequestSchema, ctx.req.body, 'body');
+      if (stream === 'recovery-operation') await operationVisible(ctx, id);
+      else await snapshotVisible(ctx, id);
+      return own(ctx.user);
+    },
+  },
+  'GET /api/events/recovery-operations/:id': {
+    action: 'operations.read',
+    async resource(ctx) {
+      const { id } = parse(EventStreamParamsSchema, ctx.req.params, 'params');
+      await operationVisible(ctx, id);
+      return own(ctx.user);
+    },
+  },
+  'GET /api/events/validations/:id': { action: 'snapshots.read', resource: snapshotParam },
   'POST /api/backup/recovery-operations/:id/reject': { action: 'restore.approve', resource: pendingResource },
 };
 

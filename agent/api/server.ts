@@ -1,4 +1,5 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Principal } from '../core/authz.js';
 import { WedsyncError, isWedsyncError } from '../contract/errors.js';
 import type { Logger } from '../logger.js';
 import { refuseCrossOrigin, resolvePrincipal, setPrincipal } from './auth.js';
@@ -25,6 +26,8 @@ export interface ApiOptions {
   https?: { key: string | Buffer; cert: string | Buffer };
   /** Authorisation settings (wedding-day time zone, clock, audit failure reporting). */
   authz?: Omit<AuthzOptions, 'access'>;
+  /** Other credentials, tried when the bearer token is missing or wrong: event-stream tickets (api/event-tickets.ts). */
+  authenticate?: (req: FastifyRequest) => Principal | null;
 }
 
 /**
@@ -60,7 +63,7 @@ export function createApiServer(services: ApiServices, options: ApiOptions): Fas
     if (!req.url.startsWith('/api/') && !req.url.startsWith('/console/')) return;
     refuseCrossOrigin(req);
     if (!req.url.startsWith('/api/')) return;
-    const principal = await resolvePrincipal(req.headers.authorization, options.token, services.access);
+    const principal = (await resolvePrincipal(req.headers.authorization, options.token, services.access)) ?? options.authenticate?.(req) ?? null;
     if (!principal) throw new WedsyncError('UNAUTHENTICATED', 'missing or wrong bearer token');
     setPrincipal(req, principal);
   });

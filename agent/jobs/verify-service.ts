@@ -52,6 +52,8 @@ export interface ValidationServiceDeps {
   photoStore: BlobStore | null;
   /** IANA zone of the wedding day for data validation (default: the agent's). */
   timeZone?: string;
+  /** Called when a run's progress or state changed (the API's event streams listen). */
+  onChange?: (snapshotId: string) => void;
 }
 
 export function createValidationServices(deps: ValidationServiceDeps): ValidationServices {
@@ -87,7 +89,10 @@ export function createValidationServices(deps: ValidationServiceDeps): Validatio
       void serial(async () => {
         try {
           const report = await validateBackupIntegrity(
-            { repo: deps.repo, map: deps.map, logger: deps.logger, onProgress: (p) => (run.progress = p), catalogWeddings: async (id) => (await deps.catalog.get(id))?.weddingIds ?? null },
+            { repo: deps.repo, map: deps.map, logger: deps.logger, onProgress: (p) => {
+              run.progress = p;
+              deps.onChange?.(snapshotId);
+            }, catalogWeddings: async (id) => (await deps.catalog.get(id))?.weddingIds ?? null },
             { snapshotId, level: request.level, subset: request.subset ?? null },
           );
           await deps.catalog.record(report).catch((err: unknown) => deps.logger.warn({ snapshotId, err: (err as Error).message }, 'validation result not recorded in the catalog'));
@@ -99,6 +104,7 @@ export function createValidationServices(deps: ValidationServiceDeps): Validatio
           deps.logger.error({ snapshotId, err: run.error.message }, 'snapshot validation failed');
         } finally {
           run.completedAt = new Date().toISOString();
+          deps.onChange?.(snapshotId);
         }
       });
       return structuredClone(run);

@@ -30,6 +30,7 @@ import {
   RestorePreviewSchema,
   UndoRequestSchema,
 } from '../../agent/contract/restore.js';
+import { EventTicketRequestSchema, EventTicketResponseSchema } from '../../agent/contract/events.js';
 import { SnapshotValidationResponseSchema, ValidateSnapshotRequestSchema, validationRunSchema, weddingDataReportSchema } from '../../agent/contract/validation-report.js';
 
 /**
@@ -83,6 +84,7 @@ export const endpoints = {
   auditLog: endpoint('GET', '/api/audit', z.object({ query: AuditListQuerySchema.partial().strict() }).partial().strict(), AuditListResponseSchema),
   getRecoveryOperation: endpoint('GET', '/api/backup/recovery-operations/:id', z.object({ params: idParams }).strict(), RecoveryOperationResponseSchema),
   weddingsToday: endpoint('GET', '/api/weddings/today', z.object({ query: TodayQuerySchema }).partial().strict(), TodayResponseSchema),
+  eventTicket: endpoint('POST', '/api/events/tickets', z.object({ body: EventTicketRequestSchema }).strict(), EventTicketResponseSchema),
   offlineWedding: endpoint('GET', '/api/weddings/:id/offline', z.object({ params: OfflineWeddingParamsSchema }).strict(), OfflineWeddingSchema),
 } as const;
 

@@ -12,6 +12,8 @@ describe('IPC transport (renderer side of the Electron bridge)', () => {
         return { ok: false, error: { code: 'NOT_FOUND', message: 'snapshot x not found', status: 404 } };
       },
       onEvent: () => () => undefined,
+      watch: () => () => undefined,
+      unlock: async () => ({ ok: true, data: null }),
     };
     const client = createAgentClient(createIpcTransport(bridge));
     expect(client.transport).toBe('ipc');

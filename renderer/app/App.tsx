@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { AgentClient } from '../api/client.js';
-import { ClientContext, OnlineContext } from './context.js';
+import type { EventWatcher } from '../api/events.js';
+import { ClientContext, EventsContext, OnlineContext } from './context.js';
 import { useRoute } from './router.js';
 import { Dashboard } from '../features/dashboard/Dashboard.js';
 import { Snapshots } from '../features/snapshots/Snapshots.js';
@@ -25,7 +26,7 @@ const PAGES = [
  * control is reachable with Tab; Alt+1…7 jumps to a screen; after navigation focus moves to
  * the screen's heading so screen readers announce it.
  */
-export function App({ client, loginError }: { client: AgentClient; loginError?: string }) {
+export function App({ client, events = null, loginError }: { client: AgentClient; events?: EventWatcher | null; loginError?: string }) {
   const route = useRoute();
   const [online, setOnline] = useState<{ online: boolean; checkedAt: Date | null }>({ online: true, checkedAt: null });
   const main = useRef<HTMLElement>(null);
@@ -77,49 +78,51 @@ export function App({ client, loginError }: { client: AgentClient; loginError?: 
   const View = current.view;
   return (
     <ClientContext.Provider value={client}>
-      <OnlineContext.Provider value={online}>
-        <a className="skip-link" href="#main" onClick={(e) => (e.preventDefault(), main.current?.focus())}>
-          Skip to content
-        </a>
-        <div className="shell">
-          <nav className="sidebar" aria-label="Screens">
-            <div className="brand">
-              <span className="brand-mark" aria-hidden="true">◆</span> WedSync Backup
-            </div>
-            <ul>
-              {PAGES.map((p, i) => (
-                <li key={p.page}>
-                  <a href={`#/${p.page}`} aria-current={p.page === current.page ? 'page' : undefined} title={`Alt+${i + 1}`}>
-                    {p.label}
-                  </a>
-                </li>
-              ))}
-            </ul>
-            <div className="sidebar-foot">
-              <span className={`dot ${online.online ? 'dot-ok' : 'dot-bad'}`} aria-hidden="true" /> agent {online.online ? 'online' : 'offline'} · {client.transport.toUpperCase()}
-            </div>
-          </nav>
-          <main id="main" ref={main} tabIndex={-1}>
-            {!online.online && (
-              <div className="banner banner-offline" role="alert">
-                <strong>Offline.</strong> The agent or the database cannot be reached. What you see may be from the local copy; actions that change data are queued or disabled.
+      <EventsContext.Provider value={events}>
+        <OnlineContext.Provider value={online}>
+          <a className="skip-link" href="#main" onClick={(e) => (e.preventDefault(), main.current?.focus())}>
+            Skip to content
+          </a>
+          <div className="shell">
+            <nav className="sidebar" aria-label="Screens">
+              <div className="brand">
+                <span className="brand-mark" aria-hidden="true">◆</span> WedSync Backup
               </div>
-            )}
-            {agentState && agentState.state !== 'running' && (
-              <div className="banner banner-info" role="status">
-                Agent {agentState.state}
-                {agentState.detail ? `: ${agentState.detail}` : '…'}
+              <ul>
+                {PAGES.map((p, i) => (
+                  <li key={p.page}>
+                    <a href={`#/${p.page}`} aria-current={p.page === current.page ? 'page' : undefined} title={`Alt+${i + 1}`}>
+                      {p.label}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+              <div className="sidebar-foot">
+                <span className={`dot ${online.online ? 'dot-ok' : 'dot-bad'}`} aria-hidden="true" /> agent {online.online ? 'online' : 'offline'} · {client.transport.toUpperCase()}
               </div>
-            )}
-            {loginError && (
-              <div className="banner banner-offline" role="alert">
-                <strong>Sign-in link not accepted:</strong> {loginError}
-              </div>
-            )}
-            <View route={route} />
-          </main>
-        </div>
-      </OnlineContext.Provider>
+            </nav>
+            <main id="main" ref={main} tabIndex={-1}>
+              {!online.online && (
+                <div className="banner banner-offline" role="alert">
+                  <strong>Offline.</strong> The agent or the database cannot be reached. What you see may be from the local copy; actions that change data are queued or disabled.
+                </div>
+              )}
+              {agentState && agentState.state !== 'running' && (
+                <div className="banner banner-info" role="status">
+                  Agent {agentState.state}
+                  {agentState.detail ? `: ${agentState.detail}` : '…'}
+                </div>
+              )}
+              {loginError && (
+                <div className="banner banner-offline" role="alert">
+                  <strong>Sign-in link not accepted:</strong> {loginError}
+                </div>
+              )}
+              <View route={route} />
+            </main>
+          </div>
+        </OnlineContext.Provider>
+      </EventsContext.Provider>
     </ClientContext.Provider>
   );
 }

@@ -1,5 +1,6 @@
 import { createContext, useContext } from 'react';
 import type { AgentClient } from '../api/client.js';
+import type { EventWatcher } from '../api/events.js';
 
 export const ClientContext = createContext<AgentClient | null>(null);
 
@@ -14,4 +15,10 @@ export function useClient(): AgentClient {
 export const OnlineContext = createContext<{ online: boolean; checkedAt: Date | null }>({ online: true, checkedAt: null });
 export function useOnline(): { online: boolean; checkedAt: Date | null } {
   return useContext(OnlineContext);
+}
+
+/** Pushed progress (SSE in a browser, IPC in Electron); null: screens poll. */
+export const EventsContext = createContext<EventWatcher | null>(null);
+export function useEvents(): EventWatcher | null {
+  return useContext(EventsContext);
 }

@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import { AgentError } from '../api/client.js';
+import type { LiveChannel } from './live.js';
 
 /** Loading, error and empty states: every screen shows one of these instead of a blank area. */
 export function Loading({ what }: { what: string }) {
@@ -66,5 +67,15 @@ export function PageHeader({ title, children }: { title: string; children?: Reac
       <h1 tabIndex={-1}>{title}</h1>
       <div className="page-actions">{children}</div>
     </header>
+  );
+}
+
+/** Says how the screen is kept current, so nobody mistakes a quiet screen for a frozen one. */
+export function LiveNote({ channel }: { channel: LiveChannel }) {
+  if (channel === 'idle') return null;
+  return (
+    <p className="muted live-note" data-channel={channel}>
+      {channel === 'live' ? 'Live: progress is pushed by the agent as it happens.' : 'Checking for progress every moment (live updates are unavailable).'}
+    </p>
   );
 }

@@ -1,11 +1,12 @@
 import { useMemo, useState } from 'react';
 import type { RecoveryOperation } from '../../../agent/contract/restore.js';
 import { useClient } from '../../app/context.js';
-import { href, type Route } from '../../app/router.js';
+import { href, navigate, type Route } from '../../app/router.js';
+import { DataTable, type Column } from '../../components/DataTable.js';
 import { formatDateTime, formatDuration, shortId } from '../../components/format.js';
 import { useLoad } from '../../components/hooks.js';
 import { Badge, Empty, ErrorState, Loading, PageHeader } from '../../components/states.js';
-import { useWeddingNames } from '../../components/wedding-names.js';
+import { useWeddingNames, type WeddingNames } from '../../components/wedding-names.js';
 import { VerificationResult } from '../restore/VerificationResult.js';
 import { AuditLog } from './AuditLog.js';
 
@@ -14,6 +15,28 @@ const TYPES = ['full-restore', 'selective-restore', 'emergency-restore', 'point-
 
 function tone(status: string): 'ok' | 'bad' | 'info' | 'muted' {
   return status === 'completed' ? 'ok' : status === 'failed' ? 'bad' : status === 'running' ? 'info' : 'muted';
+}
+
+/** The recovery operations list: when, what, whose weddings, by whom, how long, how it ended. */
+function operationColumns(names: WeddingNames): Column<RecoveryOperation>[] {
+  return [
+    { key: 'when', header: 'When', cell: (o) => <a href={href('audit', o.id)}>{formatDateTime(o.createdAt)}</a> },
+    {
+      key: 'operation',
+      header: 'Operation',
+      cell: (o) => (
+        <>
+          {o.operationType}
+          <div className="muted">{o.recoveryScope}</div>
+        </>
+      ),
+    },
+    { key: 'weddings', header: 'Weddings', cell: (o) => o.affectedWeddings.map((w) => names.label(w)).join(', ') || 'all' },
+    { key: 'types', header: 'Data types', cell: (o) => o.dataTypes?.join(', ') ?? 'all' },
+    { key: 'by', header: 'By', cell: (o) => o.initiatedByLabel ?? o.initiatedBy ?? '—' },
+    { key: 'took', header: 'Took', numeric: true, cell: (o) => formatDuration(o.actualDurationMs) },
+    { key: 'status', header: 'Status', cell: (o) => <Badge tone={tone(o.status)}>{o.status}</Badge> },
+  ];
 }
 
 /** Audit: every restore and undo (recovery_operations), filterable by wedding, status and type; one operation's details and verification. */
@@ -71,40 +94,15 @@ export function Audit({ route }: { route: Route }) {
           <Empty>{ops.data.length ? 'No operation matches these filters.' : 'No restore has been run yet.'}</Empty>
         ) : (
           <div className="grid" style={{ gridTemplateColumns: open ? 'minmax(0, 7fr) minmax(0, 5fr)' : '1fr' }}>
-            <div className="panel scroll">
-              <table aria-label="Recovery operations">
-                <thead>
-                  <tr>
-                    <th>When</th>
-                    <th>Operation</th>
-                    <th>Weddings</th>
-                    <th>Data types</th>
-                    <th>By</th>
-                    <th className="num">Took</th>
-                    <th>Status</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {filtered.map((o) => (
-                    <tr key={o.id} className={`selectable${o.id === selected ? ' selected' : ''}`} onClick={() => (window.location.hash = href('audit', o.id).slice(1))}>
-                      <td>
-                        <a href={href('audit', o.id)}>{formatDateTime(o.createdAt)}</a>
-                      </td>
-                      <td>
-                        {o.operationType}
-                        <div className="muted">{o.recoveryScope}</div>
-                      </td>
-                      <td>{o.affectedWeddings.map((w) => names.label(w)).join(', ') || 'all'}</td>
-                      <td>{o.dataTypes?.join(', ') ?? 'all'}</td>
-                      <td>{o.initiatedByLabel ?? o.initiatedBy ?? '—'}</td>
-                      <td className="num">{formatDuration(o.actualDurationMs)}</td>
-                      <td>
-                        <Badge tone={tone(o.status)}>{o.status}</Badge>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+            <div className="panel">
+              <DataTable
+                label="Recovery operations"
+                columns={operationColumns(names)}
+                rows={filtered}
+                rowKey={(o) => o.id}
+                selected={selected}
+                onSelect={(o) => navigate(href('audit', o.id))}
+              />
             </div>
             {open && (
               <div className="panel" aria-label="Operation detail">

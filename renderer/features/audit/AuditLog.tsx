@@ -1,9 +1,39 @@
 import { useState } from 'react';
+import type { AuditEntryBody } from '../../../agent/contract/access.js';
+import { DataTable, type Column } from '../../components/DataTable.js';
 import { useClient } from '../../app/context.js';
 import { formatDateTime } from '../../components/format.js';
 import { useLoad } from '../../components/hooks.js';
 import { Badge, Empty, ErrorState, Loading } from '../../components/states.js';
 import type { WeddingNames } from '../../components/wedding-names.js';
+
+type Entry = AuditEntryBody;
+
+function logColumns(names: WeddingNames): Column<Entry>[] {
+  return [
+    { key: 'seq', header: '#', numeric: true, cell: (e) => e.seq },
+    { key: 'when', header: 'When', cell: (e) => formatDateTime(e.occurredAt) },
+    {
+      key: 'action',
+      header: 'Action',
+      cell: (e) => (
+        <>
+          <code>{e.action}</code>
+          {e.flags.map((f) => (
+            <Badge key={f} tone="warn">
+              {f}
+            </Badge>
+          ))}
+        </>
+      ),
+    },
+    { key: 'outcome', header: 'Outcome', cell: (e) => <Badge tone={e.outcome === 'succeeded' ? 'ok' : e.outcome === 'requested' ? 'info' : 'bad'}>{e.outcome}</Badge> },
+    { key: 'by', header: 'By', cell: (e) => e.actorLabel },
+    { key: 'weddings', header: 'Weddings', cell: (e) => e.weddingIds.map((w) => names.label(w)).join(', ') || '—' },
+    { key: 'target', header: 'Target', cell: (e) => <span className="mono">{e.target ?? '—'}</span> },
+    { key: 'chain', header: 'Chain', cell: (e) => <span className="mono" title={`previous ${e.prevHash}`}>{e.rowHash.slice(0, 10)}</span> },
+  ];
+}
 
 /** The append-only, hash-chained audit log of sensitive actions (GET /api/audit), filterable by action. */
 export function AuditLog({ names }: { names: WeddingNames }) {
@@ -38,47 +68,7 @@ export function AuditLog({ names }: { names: WeddingNames }) {
         (log.data.length === 0 ? (
           <Empty>No audit entries{applied ? ` for ${applied}` : ''}.</Empty>
         ) : (
-          <div className="scroll">
-            <table aria-label="Audit log">
-              <thead>
-                <tr>
-                  <th className="num">#</th>
-                  <th>When</th>
-                  <th>Action</th>
-                  <th>Outcome</th>
-                  <th>By</th>
-                  <th>Weddings</th>
-                  <th>Target</th>
-                  <th>Chain</th>
-                </tr>
-              </thead>
-              <tbody>
-                {log.data.map((e) => (
-                  <tr key={e.seq}>
-                    <td className="num">{e.seq}</td>
-                    <td>{formatDateTime(e.occurredAt)}</td>
-                    <td>
-                      <code>{e.action}</code>
-                      {e.flags.map((f) => (
-                        <Badge key={f} tone="warn">
-                          {f}
-                        </Badge>
-                      ))}
-                    </td>
-                    <td>
-                      <Badge tone={e.outcome === 'succeeded' ? 'ok' : e.outcome === 'requested' ? 'info' : 'bad'}>{e.outcome}</Badge>
-                    </td>
-                    <td>{e.actorLabel}</td>
-                    <td>{e.weddingIds.map((w) => names.label(w)).join(', ') || '—'}</td>
-                    <td className="mono">{e.target ?? '—'}</td>
-                    <td className="mono" title={`previous ${e.prevHash}`}>
-                      {e.rowHash.slice(0, 10)}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable label="Audit log" columns={logColumns(names)} rows={log.data} rowKey={(e) => String(e.seq)} />
         ))}
     </div>
   );

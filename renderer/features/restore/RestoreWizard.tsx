@@ -6,8 +6,9 @@ import { AgentError } from '../../api/client.js';
 import { useClient } from '../../app/context.js';
 import { href, type Route } from '../../app/router.js';
 import { formatDate, formatDateTime, formatDuration, formatNumber, shortId } from '../../components/format.js';
-import { useLoad, usePoll } from '../../components/hooks.js';
-import { Badge, Empty, ErrorState, Loading, PageHeader, ProgressBar, validationTone } from '../../components/states.js';
+import { useLoad } from '../../components/hooks.js';
+import { useLive, type LiveChannel } from '../../components/live.js';
+import { Badge, Empty, ErrorState, LiveNote, Loading, PageHeader, ProgressBar, validationTone } from '../../components/states.js';
 import { DiffRows } from './DiffRows.js';
 import { VerificationResult } from './VerificationResult.js';
 
@@ -291,7 +292,7 @@ function Confirm({ preview, wedding, busy, error, onConfirm, onBack }: { preview
   );
 }
 
-function Progress({ operation }: { operation: RecoveryOperation }) {
+function Progress({ operation, channel }: { operation: RecoveryOperation; channel: LiveChannel }) {
   const p = operation.progress;
   return (
     <div className="panel" aria-live="polite">
@@ -301,13 +302,14 @@ function Progress({ operation }: { operation: RecoveryOperation }) {
       </p>
       {p ? <ProgressBar done={p.done} total={p.total} label={`Phase: ${p.phase}`} /> : <ProgressBar done={0} total={1} label="Waiting for the agent" />}
       <p className="muted">Taking a recovery point, applying in one transaction, then verifying against the snapshot.</p>
+      <LiveNote channel={channel} />
     </div>
   );
 }
 
 /**
  * Guided restore: wedding → snapshot → scope → preview (row-level diff) → type-to-confirm →
- * live progress (polled) → verification result → undo. Undo restores the operation's recovery
+ * live progress (pushed, polled as a fallback) → verification result → undo. Undo restores the operation's recovery
  * point through the same preview → confirm path, so the coordinator sees what undo changes.
  */
 export function RestoreWizard({ route }: { route: Route }) {
@@ -360,19 +362,20 @@ export function RestoreWizard({ route }: { route: Route }) {
     }
   };
 
-  usePoll(
-    async () => {
-      if (!operation) return false;
-      const r = await client.call('getRecoveryOperation', { params: { id: operation.id } });
-      setOperation(r.operation);
-      if (r.operation.status === 'completed' || r.operation.status === 'failed' || r.operation.status === 'cancelled') {
-        setStep(6);
-        return false;
-      }
-      return true;
-    },
-    step === 5 && !!operation,
-  );
+  // Live progress: pushed by the agent (SSE / IPC events), polled if the stream is unavailable or drops.
+  const settle = (op: RecoveryOperation): boolean => {
+    setOperation(op);
+    const over = op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled';
+    if (over) setStep(6);
+    return !over;
+  };
+  const channel = useLive({
+    stream: 'recovery-operation',
+    id: operation?.id ?? null,
+    active: step === 5 && !!operation,
+    onEvent: (e) => (e.type === 'recovery-operation' ? settle(e.operation) : undefined),
+    poll: async () => (operation ? settle((await client.call('getRecoveryOperation', { params: { id: operation.id } })).operation) : false),
+  });
 
   const startUndo = (op: RecoveryOperation) => {
     if (!op.preRecoverySnapshot) return;
@@ -427,7 +430,7 @@ export function RestoreWizard({ route }: { route: Route }) {
   }, [undoId]);
 
   return (
-    <section>
+    <section data-updates={channel}>
       <PageHeader title="Guided restore">
         {step > 0 && (
           <button type="button" onClick={restart}>
@@ -502,7 +505,7 @@ export function RestoreWizard({ route }: { route: Route }) {
           </>
         )}
         {step === 4 && preview && wedding && <Confirm preview={preview} wedding={wedding} busy={busy} error={confirmError} onConfirm={() => void confirm()} onBack={() => setStep(3)} />}
-        {step === 5 && operation && <Progress operation={operation} />}
+        {step === 5 && operation && <Progress operation={operation} channel={channel} />}
         {step === 6 && operation && (
           <div className="panel">
             <h2>{operation.status === 'completed' ? (undoOf ? 'Undone and verified' : 'Restored and verified') : `Restore ${operation.status}`}</h2>

@@ -3,6 +3,7 @@ import type { SnapshotDetail, SnapshotSummary } from '../../../agent/contract/ap
 import { useClient } from '../../app/context.js';
 import { href, navigate, type Route } from '../../app/router.js';
 import { formatBytes, formatDate, formatDateTime, formatNumber, shortId } from '../../components/format.js';
+import { DataTable, type Column } from '../../components/DataTable.js';
 import { useLoad } from '../../components/hooks.js';
 import { Badge, Empty, ErrorState, Loading, PageHeader, validationTone } from '../../components/states.js';
 import { useWeddingNames, type WeddingNames } from '../../components/wedding-names.js';
@@ -55,42 +56,29 @@ function Timeline({ snapshots, selected }: { snapshots: SnapshotSummary[]; selec
 function SnapshotTable({ snapshots, selected, names }: { snapshots: SnapshotSummary[]; selected: string | undefined; names: WeddingNames }) {
   // With a snapshot open the list narrows to what picks one; the detail shows the rest.
   const wide = !selected;
+  const columns: Column<SnapshotSummary>[] = [
+    { key: 'created', header: 'Created', cell: (s) => <a href={href('snapshots', s.id)}>{formatDateTime(s.createdAt)}</a> },
+    { key: 'type', header: 'Type', cell: (s) => `${s.snapshotType}${s.tier ? ` · tier ${s.tier}` : ''}` },
+    ...(wide
+      ? ([
+          { key: 'weddings', header: 'Weddings', cell: (s) => (s.weddingIds.length === 1 ? names.label(s.weddingIds[0]!) : formatNumber(s.weddingCount)) },
+          { key: 'rows', header: 'Rows', numeric: true, cell: (s) => formatNumber(s.rowCount) },
+          { key: 'size', header: 'Size', numeric: true, cell: (s) => formatBytes(s.backupSizeBytes) },
+          { key: 'ratio', header: 'Ratio', numeric: true, cell: (s) => (s.compressionRatio ? `${s.compressionRatio.toFixed(2)}×` : '—') },
+        ] satisfies Column<SnapshotSummary>[])
+      : []),
+    { key: 'validation', header: 'Validation', cell: (s) => <Badge tone={validationTone(s.validationStatus)}>{s.validationStatus}</Badge> },
+  ];
   return (
-    <div className="scroll">
-      <table aria-label="Snapshots">
-        <thead>
-          <tr>
-            <th>Created</th>
-            <th>Type</th>
-            {wide && <th>Weddings</th>}
-            {wide && <th className="num">Rows</th>}
-            {wide && <th className="num">Size</th>}
-            {wide && <th className="num">Ratio</th>}
-            <th>Validation</th>
-          </tr>
-        </thead>
-        <tbody>
-          {snapshots.map((s) => (
-            <tr key={s.id} data-snapshot-id={s.id} className={`selectable${s.id === selected ? ' selected' : ''}`} onClick={() => navigate(href('snapshots', s.id))}>
-              <td>
-                <a href={href('snapshots', s.id)}>{formatDateTime(s.createdAt)}</a>
-              </td>
-              <td>
-                {s.snapshotType}
-                {s.tier ? ` · tier ${s.tier}` : ''}
-              </td>
-              {wide && <td>{s.weddingIds.length === 1 ? names.label(s.weddingIds[0]!) : formatNumber(s.weddingCount)}</td>}
-              {wide && <td className="num">{formatNumber(s.rowCount)}</td>}
-              {wide && <td className="num">{formatBytes(s.backupSizeBytes)}</td>}
-              {wide && <td className="num">{s.compressionRatio ? `${s.compressionRatio.toFixed(2)}×` : '—'}</td>}
-              <td>
-                <Badge tone={validationTone(s.validationStatus)}>{s.validationStatus}</Badge>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      label="Snapshots"
+      columns={columns}
+      rows={snapshots}
+      rowKey={(s) => s.id}
+      selected={selected}
+      onSelect={(s) => navigate(href('snapshots', s.id))}
+      rowProps={(s) => ({ 'data-snapshot-id': s.id })}
+    />
   );
 }
 

@@ -4,63 +4,18 @@ import type { WeddingDiffTable } from '../../../agent/contract/console.js';
 import { useClient } from '../../app/context.js';
 import { formatDateTime, formatNumber } from '../../components/format.js';
 import { useLoad } from '../../components/hooks.js';
+import { diffColumns, RowDiff } from '../../components/RowDiff.js';
 import { Badge, Empty, ErrorState, Loading } from '../../components/states.js';
 import type { WeddingNames } from '../../components/wedding-names.js';
 
-const PREFERRED = ['first_name', 'last_name', 'email', 'rsvp_status', 'dietary_requirements', 'table_number', 'title', 'starts_at', 'location', 'notes', 'name', 'category', 'phone', 'storage_key', 'couple_names', 'venue_name'];
-
-function columns(t: WeddingDiffTable): string[] {
-  const all = new Set<string>();
-  for (const r of t.rows) for (const k of Object.keys(r.after ?? r.before ?? {})) all.add(k);
-  // Changed rows: show the columns that differ first.
-  const differing = new Set<string>();
-  for (const r of t.rows) if (r.before && r.after) for (const k of all) if (r.before[k] !== r.after[k]) differing.add(k);
-  const preferred = [...differing, ...PREFERRED.filter((c) => all.has(c) && !differing.has(c))];
-  return (preferred.length ? preferred : [...all]).filter((c) => c !== 'wedding_id' && c !== 'updated_at').slice(0, 5);
-}
-
 function TableDiff({ t }: { t: WeddingDiffTable }) {
-  const cols = columns(t);
   return (
     <div>
       <h3>
         {t.dataType ?? 'other'} <span className="mono muted">{t.table}</span>: <Badge tone="ok">{formatNumber(t.added)} added</Badge> <Badge tone="bad">{formatNumber(t.removed)} removed</Badge>{' '}
         <Badge tone="warn">{formatNumber(t.changed)} changed</Badge>
       </h3>
-      <table aria-label={`Changes in ${t.table}`}>
-        <thead>
-          <tr>
-            <th>Change</th>
-            {cols.map((c) => (
-              <th key={c}>{c}</th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {t.rows.map((r, i) => (
-            <tr key={i}>
-              <td>
-                <Badge tone={r.change === 'added' ? 'ok' : r.change === 'removed' ? 'bad' : 'warn'}>{r.change}</Badge>
-              </td>
-              {cols.map((c) => {
-                const before = r.before?.[c];
-                const after = r.after?.[c];
-                return (
-                  <td key={c}>
-                    {r.change === 'changed' && before !== after ? (
-                      <>
-                        <s className="muted">{before ?? '∅'}</s> → {after ?? '∅'}
-                      </>
-                    ) : (
-                      ((after ?? before) ?? '∅')
-                    )}
-                  </td>
-                );
-              })}
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <RowDiff label={`Changes in ${t.table}`} rows={t.rows} columns={diffColumns(t.rows, 5)} />
       {t.added + t.removed + t.changed > t.rows.length && <p className="muted">First {t.rows.length} of {formatNumber(t.added + t.removed + t.changed)} changed rows.</p>}
     </div>
   );

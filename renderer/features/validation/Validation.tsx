@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'react';
-import type { IntegrityFinding, ValidationRun, WeddingDataReport } from '../../../agent/contract/validation-report.js';
+import type { IntegrityFinding, SnapshotValidationResponse, ValidationRun, WeddingDataReport } from '../../../agent/contract/validation-report.js';
 import { useClient } from '../../app/context.js';
 import { href, navigate, type Route } from '../../app/router.js';
 import { formatBytes, formatDateTime, formatDuration, formatNumber, shortId } from '../../components/format.js';
-import { useLoad, usePoll } from '../../components/hooks.js';
-import { Badge, Empty, ErrorState, Loading, PageHeader, ProgressBar, validationTone } from '../../components/states.js';
+import { useLoad } from '../../components/hooks.js';
+import { useLive } from '../../components/live.js';
+import { Badge, Empty, ErrorState, LiveNote, Loading, PageHeader, ProgressBar, validationTone } from '../../components/states.js';
 import { useWeddingNames, type WeddingNames } from '../../components/wedding-names.js';
 
 type Grouped = Map<string, Map<string, IntegrityFinding[]>>;
@@ -147,7 +148,7 @@ function WeddingDataCheck({ names }: { names: WeddingNames }) {
   );
 }
 
-/** Validation: run structure or read-data validation of a snapshot with live progress (polled), findings grouped by wedding and data type; check a wedding's live data. */
+/** Validation: run structure or read-data validation of a snapshot with live progress (pushed by the agent, polled as a fallback), findings grouped by wedding and data type; check a wedding's live data. */
 export function Validation({ route }: { route: Route }) {
   const client = useClient();
   const names = useWeddingNames();
@@ -179,17 +180,20 @@ export function Validation({ route }: { route: Route }) {
     };
   }, [chosen, client]);
 
-  usePoll(
-    async () => {
-      if (!chosen) return false;
-      const v = await client.call('getValidation', { params: { id: chosen } });
-      setStored({ status: v.validationStatus, at: v.validationCompletedAt });
-      if (v.run) setRun(v.run);
-      if (v.run?.state !== 'running') snapshots.reload();
-      return v.run?.state === 'running';
-    },
-    run?.state === 'running',
-  );
+  // Live progress: pushed by the agent (SSE / IPC events), polled if the stream is unavailable or drops.
+  const settle = (v: SnapshotValidationResponse): boolean => {
+    setStored({ status: v.validationStatus, at: v.validationCompletedAt });
+    if (v.run) setRun(v.run);
+    if (v.run?.state !== 'running') snapshots.reload();
+    return v.run?.state === 'running';
+  };
+  const channel = useLive({
+    stream: 'validation',
+    id: chosen ?? null,
+    active: run?.state === 'running',
+    onEvent: (e) => (e.type === 'validation' ? settle(e.validation) : undefined),
+    poll: async () => (chosen ? settle(await client.call('getValidation', { params: { id: chosen } })) : false),
+  });
 
   const start = async () => {
     if (!chosen) return;
@@ -205,7 +209,7 @@ export function Validation({ route }: { route: Route }) {
   };
 
   return (
-    <section>
+    <section data-updates={channel}>
       <PageHeader title="Validation" />
       <div className="grid grid-2">
         <div className="panel">
@@ -247,6 +251,7 @@ export function Validation({ route }: { route: Route }) {
               )}
               {error && <ErrorState error={error} what="validation" />}
               {run && <RunView run={run} names={names} />}
+              {run?.state === 'running' && <LiveNote channel={channel} />}
             </>
           )}
         </div>
