@@ -73,10 +73,11 @@ function define(program: Command, name: string, description: string, load: () =>
     const args = received.slice(0, -2).flat().filter((a): a is string => typeof a === 'string');
     const json = Boolean(opts.json);
     const verbose = Boolean(opts.verbose);
+    let logger: CommandContext['logger'] | undefined;
     try {
       const config = resolveConfig(opts);
       const { createLogger } = await import('../logger.js');
-      const logger = await createLogger(json && !verbose && config.sources.logLevel === 'default' ? 'warn' : config.logLevel);
+      logger = await createLogger(json && !verbose && config.sources.logLevel === 'default' ? 'warn' : config.logLevel);
       const ctx: CommandContext = { config, logger, json, verbose, interactive: Boolean(process.stderr.isTTY) && !json };
       const { run } = await load();
       const result = await run(ctx, opts, args);
@@ -84,6 +85,11 @@ function define(program: Command, name: string, description: string, load: () =>
       exitCode = result.exitCode ?? 0;
     } catch (err) {
       exitCode = printError(err, json, verbose);
+    } finally {
+      // The codec pool's worker threads (big restores and backups) stop with the command.
+      const { closeCodecPool } = await import('../repository/codec-pool.js');
+      const pool = await closeCodecPool().catch(() => null);
+      if (pool) logger?.debug(pool, 'codec pool closed');
     }
   });
   return cmd;

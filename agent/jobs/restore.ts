@@ -274,6 +274,7 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
         parallelism: deps.parallelism ?? 2,
         onPhase,
         onTableTimes: (table, ms) => deps.logger.debug({ operationId, table, ...ms }, 'restore table loaded'),
+        onStepTimes: (ms) => deps.logger.debug({ operationId, ...ms }, 'restore into an empty database: steps'),
         beforeCommit: writeBack,
       });
     } else {

@@ -14,7 +14,14 @@ async function* batched(parts: Iterable<Buffer> | AsyncIterable<Buffer>): AsyncG
   let batch: Buffer[] = [];
   let size = 0;
   for await (const p of parts) {
-    batch.push(p);
+    const last = batch[batch.length - 1];
+    // Segments decoded together (one range, by a codec worker) lie side by side in one buffer:
+    // widen the view instead of copying them into a new one.
+    if (last && last.buffer === p.buffer && last.byteOffset + last.length === p.byteOffset) {
+      batch[batch.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + p.length);
+    } else {
+      batch.push(p);
+    }
     size += p.length;
     if (size >= COPY_BATCH) {
       yield batch.length === 1 ? batch[0]! : Buffer.concat(batch, size);

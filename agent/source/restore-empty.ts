@@ -36,6 +36,8 @@ export interface EmptyRestoreOptions {
   beforeCommit?: () => Promise<void>;
   /** Where a table's time went (ms): reading its segments into COPY, keys and indexes, verification. */
   onTableTimes?: (table: string, ms: { copy: number; keys: number; verify: number }) => void;
+  /** Where the whole load's time went (ms): schema, tables (in parallel), foreign keys + the rest of post-data + sequences + beforeCommit. */
+  onStepTimes?: (ms: { preData: number; tables: number; postData: number }) => void;
 }
 
 export interface EmptyTable {
@@ -150,8 +152,10 @@ export async function restoreIntoEmpty(client: pg.Client, url: string, options: 
     throw restoreError(err, url);
   }
   const workers: pg.Client[] = [client];
+  const step = stopwatch();
   try {
     await inTransaction(client, url, () => client.query(ddl.preData));
+    const preData = step();
     const extra = Math.max(0, Math.min(options.parallelism ?? 2, 8, total) - 1);
     const opened = await Promise.allSettled(
       Array.from({ length: extra }, async () => {
@@ -208,6 +212,7 @@ export async function restoreIntoEmpty(client: pg.Client, url: string, options: 
       }),
     );
     if (failed !== undefined) throw failed;
+    const tables = step();
 
     options.onPhase?.('verify', total, total);
     const sequencesAdvanced = await inTransaction(client, url, async () => {
@@ -221,6 +226,7 @@ export async function restoreIntoEmpty(client: pg.Client, url: string, options: 
       return n;
     });
     options.onPhase?.('commit', total, total);
+    options.onStepTimes?.({ preData, tables, postData: step() });
     const order = new Map(options.tables.map((t, i) => [t.table.qualified, i]));
     changes.sort((a, b) => order.get(a.table)! - order.get(b.table)!);
     return { changes, verification, sequencesAdvanced };

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { createTestDatabase } from '../../../test-support/db.js';
 import { createBackupWorld, type BackupWorld } from '../../../test-support/fixtures.js';
 import { runCli, type CliRun as Run } from '../../../test-support/cli.js';
 
@@ -11,7 +13,7 @@ describe('wedsync-backup restore / undo', () => {
   let wedding: string;
   let env: Record<string, string>;
 
-  const cli = (args: string[]): Promise<Run> => runCli(args, env);
+  const cli = (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> => runCli(args, { ...env, ...extraEnv });
   const guests = async () => (await world.client.query<{ n: number }>('SELECT count(*)::int AS n FROM guests WHERE wedding_id = $1', [wedding])).rows[0]!.n;
 
   beforeAll(async () => {
@@ -93,5 +95,32 @@ describe('wedsync-backup restore / undo', () => {
       expect(JSON.parse(r.stdout).ok).toBe(false);
     }
     expect(await guests()).toBe(0);
+  });
+
+  it('a complete restore into an empty database decodes on the codec pool, shuts it down and exits', async () => {
+    const empty = await createTestDatabase('rcli');
+    try {
+      // Offload threshold 0: even this small snapshot goes through the worker threads.
+      const r = await cli(['restore', snapshotId, '--scope', 'complete', '--target-url', empty.url, '--yes', '--json', '--log-level', 'debug'], { WEDSYNC_CODEC_OFFLOAD_BYTES: '0', WEDSYNC_CODEC_THREADS: '2' });
+      expect(r.code, r.stderr.slice(-500)).toBe(0);
+      expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toMatchObject({ ok: true, operation: { status: 'completed', operationType: 'full-restore' } });
+      const closed = r.stderr.split('\n').filter((l) => l.includes('codec pool closed')).map((l) => JSON.parse(l) as { threads: number; batches: number });
+      expect(closed).toHaveLength(1);
+      expect(closed[0]!.batches).toBeGreaterThan(0);
+      const target = new pg.Client({ connectionString: empty.url });
+      await target.connect();
+      try {
+        for (const t of ['weddings', 'guests', 'timeline_events', 'vendors', 'photos']) {
+          const q = `SELECT count(*)::int AS n, md5(string_agg(x::text, ',' ORDER BY x::text)) AS h FROM ${t} x`;
+          // The snapshot was taken before one wedding's guests were deleted from the live database.
+          if (t === 'guests') expect((await target.query(q)).rows[0].n).toBe(12 * 4);
+          else expect((await target.query(q)).rows[0]).toEqual((await world.client.query(q)).rows[0]);
+        }
+      } finally {
+        await target.end();
+      }
+    } finally {
+      await empty.drop();
+    }
   });
 });

@@ -1,0 +1,196 @@
+import { availableParallelism } from 'node:os';
+import type { Piscina } from 'piscina';
+import { WedsyncError } from '../contract/errors.js';
+import type { MasterKey } from './codec.js';
+import type { BlobSpan, CodecTask, OpenBatchResult, SealBatchResult, SealSpan, WireKey } from './codec-tasks.js';
+
+/**
+ * Worker threads for the CPU-heavy half of the repository codec — AES-256-GCM, zstd and the
+ * HMAC id check — so that a restore decodes segments on several cores while COPY runs, and a
+ * backup's compression never holds the agent's event loop (API latency). One pool per process
+ * (piscina), shared by every repository: the key travels with each batch.
+ *
+ * Guarantees:
+ * - Same bytes, same verdicts: workers run codec-tasks.ts, the very functions the inline path
+ *   runs. A damaged blob is a result (`{ error }` with the codec's reason), never an exception,
+ *   so callers raise exactly the INTEGRITY error they raise inline.
+ * - Ordering: a batch's results come back in the order of its spans. Batches are independent.
+ * - Backpressure: at most `maxInFlight` batches are queued or running at once; further calls
+ *   wait their turn (FIFO) before anything is sent. Memory in the pool stays bounded by
+ *   maxInFlight × batch size whatever the producer does.
+ * - Errors: a worker that throws or dies, or a worker file that cannot load, rejects the call
+ *   with WedsyncError INTERNAL naming the cause; piscina replaces the worker for later calls.
+ * - Lazy: nothing (not even piscina) is loaded before the first batch; callers send work here
+ *   only when it is big (`worthOffloading`), so a one-wedding restore or an emergency backup
+ *   never pays for starting threads.
+ * - Shutdown: idle workers never keep the process alive (piscina unrefs them) and exit after
+ *   IDLE_MS; `closeCodecPool()` stops them at once (the CLI calls it before it exits).
+ * - Buffers handed over (`handOver`) are transferred to the worker, not copied: the caller must
+ *   not touch them afterwards. Results are transferred back and belong to the caller.
+ *
+ * Workers load compiled JavaScript from dist/ (the CLI runs it; under vitest, test-support
+ * builds dist/ before tests run).
+ */
+
+/**
+ * Work below this many (sealed or plain) bytes is done inline: thread start-up and round trips
+ * would cost more than they save. WEDSYNC_CODEC_OFFLOAD_BYTES overrides it (tests force the pool with 0).
+ */
+export const OFFLOAD_MIN_BYTES = 1024 * 1024;
+/** Idle workers exit after this long (the agent keeps no threads between backups). */
+const IDLE_MS = 10_000;
+
+export interface CodecPoolOptions {
+  /** Worker threads (>= 1). */
+  threads: number;
+  /** Batches queued or running at once (default 2 per thread). */
+  maxInFlight?: number;
+}
+
+function workerFile(): string {
+  // Under vitest this module runs from its TypeScript source; the worker is always the compiled one.
+  const here = import.meta.url;
+  return here.endsWith('.ts') ? new URL('../../dist/agent/repository/codec-worker.js', here).href : new URL('./codec-worker.js', here).href;
+}
+
+/** The buffer as a transferable whole, or a copy when it is a view into memory others share. */
+function owned(bytes: Uint8Array): Uint8Array {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  if (whole) return bytes;
+  const copy = new Uint8Array(new ArrayBuffer(bytes.length));
+  copy.set(bytes);
+  return copy;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+export class CodecPool {
+  readonly threads: number;
+  private readonly maxInFlight: number;
+  private inFlight = 0;
+  private readonly waiting: Array<() => void> = [];
+  private piscina: Promise<Piscina> | null = null;
+  private closed = false;
+  private batches = 0;
+
+  constructor(options: CodecPoolOptions) {
+    this.threads = Math.max(1, Math.floor(options.threads));
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? this.threads * 2);
+  }
+
+  /**
+   * Opens every span of `bytes` (sealed blobs, e.g. one range read of a pack): plaintexts one
+   * after another in `plain`, per span its place or its error, in span order.
+   */
+  async open(key: MasterKey, level: number, bytes: Uint8Array, spans: BlobSpan[], handOver = false): Promise<OpenBatchResult> {
+    const r = (await this.run({ op: 'open', key: keyBytes(key), level, bytes: handOver ? owned(bytes) : copyOf(bytes), spans })) as OpenBatchResult;
+    return { plain: asBuffer(r.plain), results: r.results };
+  }
+
+  /** Compresses and encrypts every span of `bytes` (plaintexts), in span order. */
+  async seal(key: MasterKey, level: number, bytes: Uint8Array, spans: SealSpan[], handOver = false): Promise<SealBatchResult> {
+    const r = (await this.run({ op: 'seal', key: keyBytes(key), level, bytes: handOver ? owned(bytes) : copyOf(bytes), spans })) as SealBatchResult;
+    return { sealed: asBuffer(r.sealed), lengths: r.lengths };
+  }
+
+  /** Batches run so far (for logs and tests). */
+  get stats(): { threads: number; batches: number } {
+    return { threads: this.threads, batches: this.batches };
+  }
+
+  /** Waits for running batches, then stops every worker. Later calls reject. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const started = this.piscina;
+    this.piscina = null;
+    if (started) await (await started.catch(() => null))?.close();
+  }
+
+  private async run(task: CodecTask): Promise<unknown> {
+    if (this.closed) throw new WedsyncError('INTERNAL', 'the codec pool is closed');
+    // A slot is taken here or handed over by release(): never more than maxInFlight batches.
+    if (this.inFlight < this.maxInFlight) this.inFlight++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      const pool = await this.start();
+      this.batches++;
+      return await pool.run(task, { transferList: [task.bytes.buffer as ArrayBuffer] });
+    } catch (err) {
+      if (err instanceof WedsyncError) throw err;
+      throw new WedsyncError('INTERNAL', `codec worker failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.inFlight--;
+    }
+  }
+
+  private start(): Promise<Piscina> {
+    this.piscina ??= import('piscina').then(
+      ({ Piscina }) => new Piscina({ filename: workerFile(), minThreads: 0, maxThreads: this.threads, idleTimeout: IDLE_MS, concurrentTasksPerWorker: 1 }),
+    );
+    return this.piscina;
+  }
+}
+
+/**
+ * The key as two 32-byte arrays of their own: a Buffer key may be a view into Node's shared
+ * allocation pool, which a structured clone would copy whole into the worker.
+ */
+const keyCopies = new WeakMap<MasterKey, WireKey>();
+function keyBytes(key: MasterKey): WireKey {
+  let copy = keyCopies.get(key);
+  if (!copy) keyCopies.set(key, (copy = { encryption: new Uint8Array(key.encryption), mac: new Uint8Array(key.mac) }));
+  return copy;
+}
+
+function copyOf(bytes: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(new ArrayBuffer(bytes.length));
+  copy.set(bytes);
+  return copy;
+}
+
+/**
+ * Threads of the shared pool: WEDSYNC_CODEC_THREADS if set (0: no pool, everything inline),
+ * else one per core but one, at least 1, at most 4 (the main thread and PostgreSQL need cores too).
+ */
+export function codecThreads(env: NodeJS.ProcessEnv = process.env): number {
+  return envInt(env, 'WEDSYNC_CODEC_THREADS', 64) ?? Math.min(4, Math.max(1, availableParallelism() - 1));
+}
+
+function envInt(env: NodeJS.ProcessEnv, name: string, max: number): number | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new WedsyncError('BAD_INPUT', `${name} must be a whole number from 0 to ${max} (got ${JSON.stringify(raw)})`);
+  return n;
+}
+
+let shared: CodecPool | null = null;
+
+/** The process-wide pool, created on first use; null when WEDSYNC_CODEC_THREADS=0. */
+export function codecPool(): CodecPool | null {
+  if (shared) return shared;
+  const threads = codecThreads();
+  if (threads === 0) return null;
+  shared = new CodecPool({ threads });
+  return shared;
+}
+
+/** The shared pool when `bytes` of work are worth sending to it, else null (do it inline). */
+export function poolFor(bytes: number): CodecPool | null {
+  return bytes >= (envInt(process.env, 'WEDSYNC_CODEC_OFFLOAD_BYTES', Number.MAX_SAFE_INTEGER) ?? OFFLOAD_MIN_BYTES) ? codecPool() : null;
+}
+
+/**
+ * Stops the shared pool's workers (a later codecPool() starts a new pool). Returns what it had
+ * done, or null when no pool was created in this process.
+ */
+export async function closeCodecPool(): Promise<{ threads: number; batches: number } | null> {
+  const pool = shared;
+  shared = null;
+  await pool?.close();
+  return pool ? pool.stats : null;
+}
