@@ -71,7 +71,7 @@ export class CodecPool {
   private readonly maxInFlight: number;
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
-  private piscina: Promise<Piscina> | null = null;
+  private piscina: Promise<Piscina | null> | null = null;
   private closed = false;
   private batches = 0;
 
@@ -116,6 +116,7 @@ export class CodecPool {
     try {
       const pool = await this.start();
       this.batches++;
+      if (!pool) return (await import('./codec-tasks.js')).runCodecTask(task);
       return await pool.run(task, { transferList: [task.bytes.buffer as ArrayBuffer] });
     } catch (err) {
       if (err instanceof WedsyncError) throw err;
@@ -127,9 +128,14 @@ export class CodecPool {
     }
   }
 
-  private start(): Promise<Piscina> {
+  private start(): Promise<Piscina | null> {
     this.piscina ??= import('piscina').then(
       ({ Piscina }) => new Piscina({ filename: workerFile(), minThreads: 0, maxThreads: this.threads, idleTimeout: IDLE_MS, concurrentTasksPerWorker: 1 }),
+      // An install without piscina (a checkout whose node_modules predates it) still works, on one thread.
+      (err: unknown) => {
+        if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+        return null;
+      },
     );
     return this.piscina;
   }
