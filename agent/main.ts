@@ -101,7 +101,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   // Confirmed restores run in the backup queue: their recovery point writes to the repository.
   const restore = createRestoreServices({
     repo, map, logger, liveUrl: url, openTarget: openRestoreTarget, recovery, tokens: new ConfirmationTokens(), photoStore, parallelism: config.parallelism,
-    backup: { catalog, openSource: (u, whole) => openBackupSource(u, map, whole ? config.parallelism : 1) },
+    backup: { catalog, openSource: (u, whole) => openBackupSource(u, map, whole ? config.parallelism : 1, { lockTimeoutMs: config.lockTimeoutMs }) },
     exclusive: (task) => backups.run(task),
     onProgress: (id, p) => hub.restoreProgress(id, p),
   });
@@ -190,7 +190,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           try {
             return await withLock(fresh.store, { kind: 'shared', purpose: `emergency backup of wedding ${request.weddingId} (API)`, waitMs: 60_000 }, () =>
               runBackup(
-                { openSource: () => openBackupSource(url, map, 1), catalog, repo: fresh, photoStore, map, logger },
+                { openSource: () => openBackupSource(url, map, 1, { lockTimeoutMs: config.lockTimeoutMs }), catalog, repo: fresh, photoStore, map, logger },
                 { type: 'emergency', weddingIds: [request.weddingId], dataTypes: request.dataTypes, priority: 10 },
               ),
             );
@@ -216,7 +216,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const scheduling = openSchedulingCatalog(url, map);
   const agentJobs = await startAgentJobs({
     config, logger, scheduling, catalog, repoStore: repo.store, photoStore, map, options: options.jobs,
-    openSource: (type) => openBackupSource(url, map, type === 'full' ? config.parallelism : 1),
+    openSource: (type) => openBackupSource(url, map, type === 'full' ? config.parallelism : 1, { lockTimeoutMs: config.lockTimeoutMs }),
     createMetrics: (status) => createMetrics({ status }),
   });
   // Status answers are shared for 2 s (see the read caches above); this agent's own changes clear them.

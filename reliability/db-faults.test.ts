@@ -16,6 +16,7 @@ import { openBackupSource } from '../agent/source/backup-source.js';
 import { connect, databaseError } from '../agent/source/db.js';
 import { startEmbeddedPostgres, type EmbeddedCluster } from '../agent/source/embedded.js';
 import { openRestoreTarget } from '../agent/source/restore-target.js';
+import { runCli } from '../test-support/cli.js';
 import { createBackupWorld, type BackupWorld } from '../test-support/fixtures.js';
 import { cachedRows, createTier1World, liveRows, waitFor, type Tier1World } from '../test-support/tier1.js';
 import { churn, expectEverySnapshotValid, expectSnapshotEqualsDatabase, tableDigests } from './invariants.js';
@@ -137,7 +138,7 @@ describe('database faults during backup and restore', () => {
       faults++;
       const before = await listed();
       const jobsBefore = await jobCount();
-      await expectCleanFailure(backup({ lockTimeoutMs: 300 }), 'CONFLICT', /locked by another transaction.*lock timeout/, before, jobsBefore);
+      await expectCleanFailure(backup({ lockTimeoutMs: 300 }), 'CONFLICT', /waited 300ms for a lock and gave up \(lock timeout.*table public\.guests is locked \(AccessExclusiveLock\) by pid \d+/, before, jobsBefore);
       // The attempt is in the job history, failed with the reason.
       expect(await jobCount()).toBe(jobsBefore + 1);
       await locker.query('ROLLBACK');
@@ -172,12 +173,39 @@ describe('database faults during backup and restore', () => {
       await expectCleanFailure(
         attempt(() => openBackupSource(world.db.url, DEFAULT_SCHEMA_MAP, 2, { lockTimeoutMs: 300 })),
         'CONFLICT',
-        /locked by another transaction/,
+        /table public\.weddings is locked \(AccessExclusiveLock\) by pid \d+/,
         before,
         jobsBefore,
       );
       expect(await jobCount()).toBe(jobsBefore + 1);
       expect(await lastJob()).toMatchObject({ status: 'failed', error_details: { code: 'CONFLICT' } });
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
+  });
+
+  it('`backup --lock-timeout 300ms` (the CLI) gives up on a locked table after 300 ms, naming the table, who holds it and the bound, and records the failed job', { timeout: 60_000 }, async () => {
+    const locker = new pg.Client({ connectionString: world.db.url, application_name: 'wedsync reliability locker' });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE guests IN ACCESS EXCLUSIVE MODE');
+      faults++;
+      const jobsBefore = await jobCount();
+      const env = { DATABASE_URL: world.db.url, WEDSYNC_REPO: join(world.dir, 'repo'), WEDSYNC_PHOTO_STORE: join(world.dir, 'photos'), WEDSYNC_PASSPHRASE: world.passphrase, WEDSYNC_HOME: join(world.dir, 'home'), WEDSYNC_LOG_LEVEL: 'silent' };
+      const run = await runCli(['backup', '--type', 'full', '--lock-timeout', '300ms'], env);
+      expect(run.code, run.stderr).toBe(1); // CONFLICT
+      const line = run.stderr.trim();
+      expect(line.split('\n')).toHaveLength(1);
+      expect(line).toMatch(/waited 300ms for a lock and gave up \(lock timeout; --lock-timeout \/ WEDSYNC_LOCK_TIMEOUT\): table public\.guests is locked \(AccessExclusiveLock\) by pid \d+ \(wedsync reliability locker\), in a transaction open \d+ s/);
+      expect(await jobCount()).toBe(jobsBefore + 1);
+      expect(await lastJob()).toMatchObject({ status: 'failed', error_details: { code: 'CONFLICT', message: expect.stringMatching(/table public\.guests is locked/) } });
+      // A bad duration is refused before anything runs.
+      const bad = await runCli(['backup', '--lock-timeout', 'soon'], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--lock-timeout must be a duration such as 500ms, 30s, 2m or 1h/);
+      expect(await jobCount()).toBe(jobsBefore + 1);
     } finally {
       await locker.query('ROLLBACK').catch(() => undefined);
       await locker.end();

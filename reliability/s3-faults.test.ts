@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { JobQueue } from '../agent/catalog/queue.js';
@@ -8,14 +9,16 @@ import { DEFAULT_SCHEMA_MAP } from '../agent/contract/schema-map.js';
 import { runBackup, type BackupType } from '../agent/jobs/backup.js';
 import { silentLogger } from '../agent/logger.js';
 import { openStore } from '../agent/cli/repo.js';
-import { openRepository, type Repository } from '../agent/repository/repository.js';
+import { initRepository, openRepository, type Repository } from '../agent/repository/repository.js';
+import { TEST_KDF } from '../agent/repository/test-helpers.js';
 import { openBackupSource } from '../agent/source/backup-source.js';
 import { RetryingBlobStore } from '../agent/storage/retrying-store.js';
 import { S3BlobStore } from '../agent/storage/s3/s3-store.js';
+import { runCli } from '../test-support/cli.js';
 import { createBackupWorld, type BackupWorld } from '../test-support/fixtures.js';
 import { startS3FaultProxy, type S3FaultProxy } from '../test-support/faults/s3-fault-proxy.js';
 import { startS3Server, s3StoreConfig, type S3TestServer } from '../test-support/s3.js';
-import { expectEverySnapshotValid, expectRepositoryClean, GARBAGE_KINDS } from './invariants.js';
+import { expectEverySnapshotValid, expectRepositoryClean, expectSnapshotEqualsDatabase, GARBAGE_KINDS } from './invariants.js';
 import { pick, report, seeded } from './profile.js';
 
 /** The retry settings the CLI and agent use (agent/cli/repo.ts openStore). */
@@ -192,5 +195,66 @@ describe('S3 off-site target down while the local tiers run (job runner, real qu
     await expectEverySnapshotValid(replica);
     report('s3 down', { refused: proxy.stats.refused, offsiteFailed: 1, localJobsDuringOutage: 1, offsiteAfterRecovery: 'completed' });
     await direct.close();
+  });
+});
+
+describe('S3 connections that stall forever (no answer, or a download that stops mid-body, never closed)', () => {
+  let s3: S3TestServer;
+  let proxy: S3FaultProxy;
+  let world: BackupWorld;
+  const direct = () => new S3BlobStore({ ...s3StoreConfig(s3, 'stall') });
+  /** The real CLI, pointed at the proxy, with a 500 ms idle bound (WEDSYNC_S3_REQUEST_TIMEOUT). */
+  const cliEnv = () => ({
+    DATABASE_URL: world.db.url,
+    WEDSYNC_REPO: `s3://${s3.bucket}/stall`,
+    WEDSYNC_PHOTO_STORE: join(world.dir, 'photos'),
+    WEDSYNC_PASSPHRASE: world.passphrase,
+    WEDSYNC_HOME: join(world.dir, 'home'),
+    WEDSYNC_LOG_LEVEL: 'silent',
+    WEDSYNC_PARALLELISM: '2',
+    WEDSYNC_S3_REQUEST_TIMEOUT: '500ms',
+    AWS_ENDPOINT_URL: proxy.endpoint,
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+  });
+
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    world = await createBackupWorld({ weddings: pick(6, 20) });
+    // Small packs: many requests, so a share of them hang.
+    await initRepository(direct(), world.passphrase, { kdf: TEST_KDF, packSize: 64 * 1024 });
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await world?.close();
+    await s3?.stop();
+  });
+
+  it('each stall is cut short after the configured idle time and retried: the backup completes, exact; with every request stalling it fails cleanly within the bound', { timeout: 180_000 }, async () => {
+    const prng = seeded('s3-hang');
+    proxy = await startS3FaultProxy({ target: s3.endpoint, seed: prng.int(0, 2 ** 31), rate: 0.15, faults: ['hang'] });
+    const ok = await runCli(['backup', '--type', 'full', '--json'], cliEnv(), { timeoutMs: 150_000 });
+    expect(ok.code, ok.stderr.slice(-1500)).toBe(0);
+    const { snapshotId } = JSON.parse(ok.stdout) as { snapshotId: string };
+    const hung = proxy.stats.faults.hang;
+    expect(hung).toBeGreaterThan(0);
+    const repo = await openRepository(direct(), world.passphrase);
+    const rows = await expectSnapshotEqualsDatabase(repo, snapshotId, world.client);
+
+    // S3 accepts connections and then says nothing, ever: the backup gives up by itself, in one
+    // line, with nothing new visible in the repository.
+    proxy.setRate(1);
+    const before = await repo.listSnapshots();
+    const started = performance.now();
+    const failed = await runCli(['backup', '--type', 'full', '--json'], cliEnv(), { timeoutMs: 150_000 });
+    const ms = Math.round(performance.now() - started);
+    expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+    const error = (JSON.parse(failed.stdout) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('STORAGE_UNAVAILABLE');
+    expect(error.message).toMatch(/timed out after 500 ms of inactivity/);
+    expect(error.message.split('\n')).toHaveLength(1);
+    expect(await (await openRepository(direct(), world.passphrase)).listSnapshots()).toEqual(before);
+    report('s3 stalls', { requests: proxy.stats.requests, stalled: proxy.stats.faults.hang, stalledInCompletedBackup: hung, rowsCompared: rows, allStalledFailedAfterMs: ms, rowsLost: 0 });
   });
 });

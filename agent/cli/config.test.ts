@@ -59,4 +59,35 @@ describe('configuration: flags > environment > config file > defaults', () => {
     await writeFile(bad, '{ not json');
     expect(() => resolveConfig({ config: bad }, {})).toThrow(/bad\.json is not valid JSON/);
   });
+
+  it('timeouts: --lock-timeout > WEDSYNC_LOCK_TIMEOUT > lockTimeout, durations as 500ms/30s/2m/1h; S3 timeouts from env or file; defaults 2m, 10s, 30s', async () => {
+    const timeouts = join(dir, 'timeouts.json');
+    await writeFile(timeouts, JSON.stringify({ lockTimeout: '45s', s3: { connectTimeout: '3s', requestTimeout: 2500 } }));
+    const defaults = resolveConfig({}, { WEDSYNC_HOME: join(dir, 'nothing-here') });
+    expect(defaults.lockTimeoutMs).toBe(120_000);
+    expect(defaults.s3).toEqual({ connectTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
+    const fromFile = resolveConfig({ config: timeouts }, {});
+    expect(fromFile.lockTimeoutMs).toBe(45_000);
+    expect(fromFile.s3).toEqual({ connectTimeoutMs: 3000, requestTimeoutMs: 2500 });
+    expect(resolveConfig({ config: timeouts }, { WEDSYNC_LOCK_TIMEOUT: '1.5m', WEDSYNC_S3_REQUEST_TIMEOUT: '750ms' })).toMatchObject({ lockTimeoutMs: 90_000, s3: { requestTimeoutMs: 750 } });
+    const flag = resolveConfig({ config: timeouts, lockTimeout: '300ms' }, { WEDSYNC_LOCK_TIMEOUT: '1h' });
+    expect(flag.lockTimeoutMs).toBe(300);
+    expect(flag.sources.lockTimeout).toBe('flag');
+  });
+
+  it.each([
+    [{ lockTimeout: '5 minutes' }, {}, /--lock-timeout must be a duration such as 500ms, 30s, 2m or 1h \(got "5 minutes"\)/],
+    [{ lockTimeout: '0ms' }, {}, /--lock-timeout must be from 1ms to 24h/],
+    [{}, { WEDSYNC_LOCK_TIMEOUT: '25h' }, /WEDSYNC_LOCK_TIMEOUT must be from 1ms to 24h/],
+    [{}, { WEDSYNC_S3_REQUEST_TIMEOUT: '-1s' }, /WEDSYNC_S3_REQUEST_TIMEOUT must be a duration/],
+    [{}, { WEDSYNC_S3_CONNECT_TIMEOUT: '1ms' }, /WEDSYNC_S3_CONNECT_TIMEOUT must be from 100ms to 10m/],
+  ])('rejects a bad timeout naming where it came from (%j %j)', (flags, env, message) => {
+    expect(() => resolveConfig(flags, { WEDSYNC_HOME: '/tmp/none', ...env })).toThrow(message);
+  });
+
+  it('rejects a bad timeout in a config file naming the file and the field', async () => {
+    const bad = join(dir, 'bad-timeout.json');
+    await writeFile(bad, JSON.stringify({ s3: { requestTimeout: 'soon' } }));
+    expect(() => resolveConfig({ config: bad }, {})).toThrow(/bad-timeout\.json: .*s3\.requestTimeout.*must be a duration/);
+  });
 });

@@ -1,7 +1,17 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { homedir, availableParallelism, platform, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigFileSchema, postgresUrl, type Config, type ConfigFile } from '../contract/config.js';
+import {
+  ConfigFileSchema,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_S3_CONNECT_TIMEOUT_MS,
+  DEFAULT_S3_REQUEST_TIMEOUT_MS,
+  LockTimeoutSchema,
+  S3TimeoutSchema,
+  postgresUrl,
+  type Config,
+  type ConfigFile,
+} from '../contract/config.js';
 import { WedsyncError } from '../contract/errors.js';
 import { parseOrThrow } from '../contract/validation.js';
 
@@ -17,6 +27,7 @@ export interface ConfigFlags {
   logLevel?: string;
   verbose?: boolean;
   parallelism?: number;
+  lockTimeout?: string;
 }
 
 /**
@@ -112,6 +123,20 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
   if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535) {
     throw new WedsyncError('BAD_INPUT', `WEDSYNC_API_PORT must be a port number (got ${String(env.WEDSYNC_API_PORT)})`);
   }
+  // Durations: the flag's or variable's text through the same schema as the file's value.
+  const duration = (key: string, schema: typeof LockTimeoutSchema, names: { flag?: string; env: string; file: string }, flag: string | undefined, envValue: string | undefined, fileValue: number | undefined, fallback: number): number => {
+    const raw = pick<string | number>(key, flag, envValue, fileValue, fallback);
+    if (typeof raw === 'number') return raw;
+    const origin = sources[key] === 'flag' ? names.flag! : names.env;
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) throw new WedsyncError('BAD_INPUT', `${origin} ${parsed.error.issues[0]!.message}`);
+    return parsed.data;
+  };
+  const lockTimeoutMs = duration('lockTimeout', LockTimeoutSchema, { flag: '--lock-timeout', env: 'WEDSYNC_LOCK_TIMEOUT', file: 'lockTimeout' }, flags.lockTimeout, env.WEDSYNC_LOCK_TIMEOUT, file.lockTimeout, DEFAULT_LOCK_TIMEOUT_MS);
+  const s3 = {
+    connectTimeoutMs: duration('s3ConnectTimeout', S3TimeoutSchema, { env: 'WEDSYNC_S3_CONNECT_TIMEOUT', file: 's3.connectTimeout' }, undefined, env.WEDSYNC_S3_CONNECT_TIMEOUT, file.s3?.connectTimeout, DEFAULT_S3_CONNECT_TIMEOUT_MS),
+    requestTimeoutMs: duration('s3RequestTimeout', S3TimeoutSchema, { env: 'WEDSYNC_S3_REQUEST_TIMEOUT', file: 's3.requestTimeout' }, undefined, env.WEDSYNC_S3_REQUEST_TIMEOUT, file.s3?.requestTimeout, DEFAULT_S3_REQUEST_TIMEOUT_MS),
+  };
   const apiHost = pick('apiHost', undefined, env.WEDSYNC_API_HOST, file.api?.host, '127.0.0.1');
 
   return {
@@ -124,6 +149,8 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     logLevel,
     parallelism,
     packSizeMiB,
+    lockTimeoutMs,
+    s3,
     api: { host: apiHost, port: apiPort },
     sources,
   };

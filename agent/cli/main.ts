@@ -28,7 +28,8 @@ function globalOptions(cmd: Command): Command {
     .option('--home <dir>', "the agent's own state folder (env WEDSYNC_HOME)")
     .option('--passphrase-file <file>', 'file holding the repository passphrase (env WEDSYNC_PASSPHRASE_FILE)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
-    .option('--parallelism <n>', 'parallel export workers (default: one per core)', positiveInt);
+    .option('--parallelism <n>', 'parallel export workers (default: one per core)', positiveInt)
+    .option('--lock-timeout <duration>', 'how long a backup waits for a table another transaction locked, e.g. 30s, 2m (env WEDSYNC_LOCK_TIMEOUT; default 2m)');
 }
 
 /** The zone wedding days and cron patterns are read in (shared with the tier 1 commands' WEDSYNC_TIME_ZONE). */
@@ -76,6 +77,8 @@ function define(program: Command, name: string, description: string, load: () =>
     let logger: CommandContext['logger'] | undefined;
     try {
       const config = resolveConfig(opts);
+      // Every S3 store this process opens gets the configured timeouts.
+      (await import('../storage/open.js')).setS3Defaults({ connectionTimeoutMs: config.s3.connectTimeoutMs, requestTimeoutMs: config.s3.requestTimeoutMs });
       const { createLogger } = await import('../logger.js');
       logger = await createLogger(json && !verbose && config.sources.logLevel === 'default' ? 'warn' : config.logLevel);
       const ctx: CommandContext = { config, logger, json, verbose, interactive: Boolean(process.stderr.isTTY) && !json };

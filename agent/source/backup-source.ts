@@ -1,6 +1,6 @@
 import type { SchemaMap } from '../contract/schema-map.js';
 import { changesSince, hasChangeJournal, type ChangeSet } from './changes.js';
-import { databaseError } from './db.js';
+import { databaseError, lockTimeoutError } from './db.js';
 import { planFullExport, runExport, weddingColumnOf, type ExportProgress, type ExportRun, type SegmentSink, type WorkItem } from './export.js';
 import { introspect, type SchemaInfo, type TableInfo } from './introspect.js';
 import { openSnapshotSession, type SnapshotSession, type SnapshotSessionOptions } from './snapshot-session.js';
@@ -44,7 +44,7 @@ export async function openBackupSource(url: string, map: SchemaMap, parallelism:
     schema = await introspect(session.coordinator, map);
   } catch (err) {
     await session.close();
-    throw databaseError(err, url);
+    throw await lockTimeoutError(err, url, { step: 'reading the schema' }, session.lockTimeoutMs);
   }
   const byName = new Map(schema.tables.map((t) => [t.qualified, t]));
   const table = (name: string): TableInfo => {

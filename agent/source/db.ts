@@ -49,6 +49,48 @@ export function databaseError(err: unknown, url: string): WedsyncError {
   return new WedsyncError('INTERNAL', `${isServerError ? `database error at ${where}: ` : ''}${(e.message ?? String(err)).split('\n')[0]}`, { cause: err });
 }
 
+/**
+ * A lock wait that ran out (SQLSTATE 55P03), said with what holds the lock: the server's own
+ * message names neither the table nor the holder. Looks (on a short-lived connection of its
+ * own: the waiting transaction is aborted) for the strong locks other sessions hold — on
+ * `table` when the waiting statement's table is known, else on any table — and names each with
+ * its mode, pid, application and age, plus how long we waited and the setting that bounds it.
+ * Best effort: when that look-up fails the message still says what waited and for how long.
+ * Any other error: databaseError.
+ */
+export async function lockTimeoutError(err: unknown, url: string, waiting: { table?: string; step: string }, timeoutMs: number): Promise<WedsyncError> {
+  if ((err as { code?: string }).code !== '55P03') return databaseError(err, url);
+  const wait = timeoutMs % 60_000 === 0 ? `${timeoutMs / 60_000}m` : timeoutMs % 1000 === 0 ? `${timeoutMs / 1000}s` : `${timeoutMs}ms`;
+  let holders: Array<{ rel: string; mode: string; pid: number; app: string; age: number }> = [];
+  try {
+    holders = await withClient(url, async (c) => {
+      const { rows } = await c.query<{ rel: string; mode: string; pid: number; app: string; age: number }>(
+        `SELECT n.nspname || '.' || cl.relname AS rel, l.mode, l.pid, coalesce(a.application_name, '') AS app,
+                coalesce(extract(epoch FROM now() - a.xact_start), 0)::int AS age
+           FROM pg_locks l JOIN pg_class cl ON cl.oid = l.relation JOIN pg_namespace n ON n.oid = cl.relnamespace
+           LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND l.mode IN ('AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', 'ShareLock')
+            AND ($1::text IS NULL OR n.nspname || '.' || cl.relname = $1)
+            AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          ORDER BY age DESC LIMIT 3`,
+        [waiting.table ?? null],
+      );
+      return rows;
+    }, { applicationName: 'wedsync-backup lock report', connectTimeoutMs: 5_000 });
+  } catch {
+    // The explanation is a courtesy; the failure itself is what must be reported.
+  }
+  const who = holders.length
+    ? holders.map((h) => `table ${h.rel} is locked (${h.mode}) by pid ${h.pid}${h.app ? ` (${h.app})` : ''}, in a transaction open ${h.age} s`).join('; ')
+    : `${waiting.table ? `table ${waiting.table}` : 'a table'} is locked by another transaction`;
+  return new WedsyncError('CONFLICT', `${waiting.step} at ${describeDatabase(url)} waited ${wait} for a lock and gave up (lock timeout; --lock-timeout / WEDSYNC_LOCK_TIMEOUT): ${who}; retry once that transaction ends`, {
+    cause: err,
+    details: { waiting: waiting.table ?? null, lockTimeoutMs: timeoutMs, holders },
+  });
+}
+
 export interface ConnectOptions {
   applicationName?: string;
   /** Milliseconds before giving up on connecting. */

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { SchemaMap } from '../contract/schema-map.js';
+import { lockTimeoutError } from './db.js';
 import { quoteIdent, quoteQualified, type TableInfo } from './introspect.js';
 import type { SnapshotSession } from './snapshot-session.js';
 
@@ -208,6 +209,7 @@ export async function runExport(session: SnapshotSession, items: WorkItem[], sin
   const progress: ExportProgress = { rows: 0, bytes: 0, tablesDone: 0, tablesTotal: items.length };
   const queue = [...items];
   let failed: unknown;
+  let failedItem: WorkItem | undefined;
   const worker = async (client: pg.Client) => {
     while (queue.length && failed === undefined) {
       const item = queue.shift()!;
@@ -220,12 +222,16 @@ export async function runExport(session: SnapshotSession, items: WorkItem[], sin
         progress.tablesDone++;
         onProgress?.(progress);
       } catch (err) {
+        if (failed === undefined) failedItem = item;
         failed ??= err;
       }
     }
   };
   await Promise.all(session.workers.map(worker));
-  if (failed !== undefined) throw failed;
+  // A lock wait that ran out names the table it waited for and who holds it (the server's message does not).
+  if (failed !== undefined) {
+    throw (failed as { code?: string }).code === '55P03' ? await lockTimeoutError(failed, session.url, { table: failedItem!.table.qualified, step: `exporting table ${failedItem!.table.qualified}` }, session.lockTimeoutMs) : failed;
+  }
   // Ranges of one table may finish in any order; runs of a non-wedding table come from one item.
   return { tables, rows: progress.rows, bytes: progress.bytes };
 }

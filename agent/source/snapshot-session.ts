@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { connect, databaseError } from './db.js';
+import { DEFAULT_LOCK_TIMEOUT_MS } from '../contract/config.js';
+import { connect, lockTimeoutError } from './db.js';
 
 /**
  * One consistent point in time shared by several connections: the coordinator opens a
@@ -13,6 +14,9 @@ export interface SnapshotSession {
   readonly journalSnapshot: string;
   readonly databaseName: string;
   readonly serverVersion: string;
+  readonly url: string;
+  /** The lock wait bound of every export transaction, for error messages. */
+  readonly lockTimeoutMs: number;
   close(): Promise<void>;
 }
 
@@ -21,7 +25,7 @@ export interface SnapshotSessionOptions {
   lockTimeoutMs?: number;
 }
 
-export const DEFAULT_EXPORT_LOCK_TIMEOUT_MS = 2 * 60_000;
+export const DEFAULT_EXPORT_LOCK_TIMEOUT_MS = DEFAULT_LOCK_TIMEOUT_MS;
 
 /**
  * Every export transaction's own limits, whatever the database's or role's defaults are:
@@ -67,10 +71,12 @@ export async function openSnapshotSession(url: string, workers: number, options:
       journalSnapshot: info.cur,
       databaseName: info.db,
       serverVersion: info.ver,
+      url,
+      lockTimeoutMs,
       close,
     };
   } catch (err) {
     await close();
-    throw databaseError(err, url);
+    throw await lockTimeoutError(err, url, { step: 'opening the export snapshot' }, lockTimeoutMs);
   }
 }

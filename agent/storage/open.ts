@@ -20,6 +20,17 @@ export interface OpenBlobStoreOptions {
   s3?: Omit<S3BlobStoreConfig, 'bucket' | 'prefix'>;
 }
 
+/**
+ * S3 client settings every s3:// store opened here starts from (the configured timeouts: see
+ * agent/cli/config.ts); options passed to openBlobStore win. Set once at start-up, from the
+ * resolved configuration, so every store the process opens — repository, off-site, photos —
+ * has the same bounds.
+ */
+let s3Defaults: NonNullable<OpenBlobStoreOptions['s3']> = {};
+export function setS3Defaults(options: NonNullable<OpenBlobStoreOptions['s3']>): void {
+  s3Defaults = { ...options };
+}
+
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]+):/; // two letters at least, so "C:\repo" stays a folder
 const S3_URL = /^s3:\/\/([^/]+)(?:\/(.*))?$/i;
 const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -69,7 +80,7 @@ export async function openBlobStore(location: string, opts: OpenBlobStoreOptions
       return MemoryBlobStore.shared(parsed.name);
     case 's3': {
       const { S3BlobStore } = await import('./s3/s3-store.js');
-      return new S3BlobStore({ ...opts.s3, bucket: parsed.bucket, prefix: parsed.prefix });
+      return new S3BlobStore({ ...s3Defaults, ...opts.s3, bucket: parsed.bucket, prefix: parsed.prefix });
     }
   }
 }

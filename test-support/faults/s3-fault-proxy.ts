@@ -16,13 +16,17 @@ import { createPrng, type Prng } from './prng.js';
  *                without forwarding (S3 discards an incomplete upload; s3rver would store the
  *                prefix, which real S3 never does). A download: forwards, then sends the headers
  *                (full Content-Length) and only part of the body before cutting the connection.
+ *   hang         (only when asked for in `faults`) a connection that stalls forever: never
+ *                answers — or, for half the downloads, sends the headers and part of the body —
+ *                and never closes; only the client's own timeout ends it (or stop()).
  *
  * Which request gets which fault comes from a seeded PRNG, so the sequence of decisions is
  * reproducible with the seed (the order requests arrive in under concurrency is not).
  * `setDown(true)` models S3 being unreachable: every connection is reset as it arrives.
  * `stats` counts what was injected, for the report.
  */
-export type S3Fault = 'status-500' | 'status-503' | 'reset' | 'stall' | 'truncate';
+export type S3Fault = 'status-500' | 'status-503' | 'reset' | 'stall' | 'truncate' | 'hang';
+/** The default kinds: every one that ends by itself ('hang' waits for the client's timeout). */
 export const ALL_S3_FAULTS: readonly S3Fault[] = ['status-500', 'status-503', 'reset', 'stall', 'truncate'];
 
 export interface S3FaultProxyOptions {
@@ -72,7 +76,7 @@ export async function startS3FaultProxy(options: S3FaultProxyOptions): Promise<S
   let down = false;
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
-  const stats: S3FaultStats = { requests: 0, passed: 0, refused: 0, faults: { 'status-500': 0, 'status-503': 0, reset: 0, stall: 0, truncate: 0 } };
+  const stats: S3FaultStats = { requests: 0, passed: 0, refused: 0, faults: { 'status-500': 0, 'status-503': 0, reset: 0, stall: 0, truncate: 0, hang: 0 } };
 
   const later = (ms: number, fn: () => void) => {
     const t = setTimeout(() => {
@@ -161,6 +165,16 @@ export async function startS3FaultProxy(options: S3FaultProxyOptions): Promise<S
         stats.faults.truncate++;
         await relay(req, res, body, true, false);
         return;
+      case 'hang': {
+        stats.faults.hang++;
+        if (req.method !== 'GET' || prng.chance(0.5)) return; // never answered, never closed
+        // A download that stalls mid-body: headers and part of the body, then silence.
+        const upstream = await forward(req, body);
+        const payload = await readBody(upstream);
+        res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+        res.write(payload.subarray(0, Math.floor(payload.length / 2)));
+        return;
+      }
       default:
         await relay(req, res, body, false, false);
     }

@@ -47,7 +47,7 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>): P
     // Shared with other backups, exclusive against prune: prune never deletes what we rely on.
     const result = await withLock(repo.store, { kind: 'shared', purpose: `${type} backup (command line)`, waitMs: 5 * 60_000 }, () => runBackup(
       {
-        openSource: () => openBackupSource(url, map, type === 'emergency' ? 1 : ctx.config.parallelism),
+        openSource: () => openBackupSource(url, map, type === 'emergency' ? 1 : ctx.config.parallelism, { lockTimeoutMs: ctx.config.lockTimeoutMs }),
         catalog,
         repo,
         photoStore,

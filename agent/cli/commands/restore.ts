@@ -76,7 +76,7 @@ export async function openRestoreSession(ctx: CommandContext, options: { photos:
     photoStore,
     parallelism: ctx.config.parallelism,
     // A whole-database recovery point is a full export: it gets the configured workers.
-    backup: { catalog, openSource: (u, whole) => openBackupSource(u, map, whole ? ctx.config.parallelism : 1) },
+    backup: { catalog, openSource: (u, whole) => openBackupSource(u, map, whole ? ctx.config.parallelism : 1, { lockTimeoutMs: ctx.config.lockTimeoutMs }) },
   };
   return {
     deps,

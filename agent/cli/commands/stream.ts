@@ -105,7 +105,7 @@ export async function createTierOne(config: Config, logger: Logger, store: Cache
       const catalog = await openCatalog(url);
       try {
         const r = await runBackup(
-          { openSource: () => openBackupSource(url, map, 1), catalog, repo: localRepo, photoStore: null, map, logger },
+          { openSource: () => openBackupSource(url, map, 1, { lockTimeoutMs: config.lockTimeoutMs }), catalog, repo: localRepo, photoStore: null, map, logger },
           { type: 'emergency', weddingIds: [weddingId], tier: 1, priority: 8, retentionDays: 30 },
         );
         return r.snapshotId;

@@ -24,9 +24,15 @@ export interface S3BlobStoreConfig {
   maxAttempts?: number;
   /** Give up connecting after this long. Default 10 s. */
   connectionTimeoutMs?: number;
-  /** Give up when a socket sits idle this long mid-request. Default 60 s. */
+  /**
+   * Give up on a request whose socket sits idle this long — nothing sent, nothing received: a
+   * stalled connection — and let the retries try again. Default 30 s. (The SDK's socketTimeout.)
+   */
   requestTimeoutMs?: number;
 }
+
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 export const MIB = 1024 * 1024;
 export const DEFAULT_MULTIPART_THRESHOLD = 16 * MIB;

@@ -60,7 +60,7 @@ export function mapS3Error(err: unknown, ctx: S3ErrorContext): unknown {
   const subject = ctx.name === undefined ? ctx.location : `blob ${JSON.stringify(ctx.name)} in ${ctx.location}`;
   // A bare socket error is named just "Error": its code (ECONNREFUSED) says more.
   const label = name === 'Error' && code !== undefined ? undefined : name;
-  const what = [label, code, status === undefined ? undefined : `HTTP ${status}`].filter(Boolean).join(', ');
+  const what = [label, code, status === undefined ? undefined : `HTTP ${status}`].filter(Boolean).join(', ') + stallNote(name, err);
   const cause = safeCopy(err as Error, name, code, e);
   const details = { location: ctx.location, op: ctx.op, errorName: name, ...(code ? { errno: code } : {}), ...(status ? { httpStatus: status } : {}) };
 
@@ -85,6 +85,20 @@ export function mapS3Error(err: unknown, ctx: S3ErrorContext): unknown {
     cause,
     details: { ...details, retryable },
   });
+}
+
+/**
+ * For the SDK's own timeouts, which bound a stalled connection: which one ran out and after how
+ * long (only the number is taken from the SDK's message), and the setting that sets it.
+ */
+function stallNote(name: string, err: unknown): string {
+  if (name !== 'TimeoutError') return '';
+  const message = (err as { message?: unknown }).message;
+  const text = typeof message === 'string' ? message : '';
+  const ms = /(\d+)\s*ms/.exec(text)?.[1];
+  if (/inactivity/i.test(text)) return ` (the connection stalled: nothing sent or received for ${ms ?? '?'} ms — timed out after ${ms ?? '?'} ms of inactivity; WEDSYNC_S3_REQUEST_TIMEOUT)`;
+  if (/connect/i.test(text)) return ` (no connection within ${ms ?? '?'} ms; WEDSYNC_S3_CONNECT_TIMEOUT)`;
+  return ms ? ` (after ${ms} ms)` : '';
 }
 
 /** The socket code, also from inside an AggregateError (Node tries IPv4 and IPv6 and reports both). */

@@ -16,7 +16,7 @@ import type { BlobInfo, BlobStore } from '../blob-store.js';
 import { assertValidBlobName } from '../blob-store.js';
 import { assertValidBlobPrefix, assertValidRange, isValidBlobName } from '../checks.js';
 import { blobNotFound, rangePastEnd } from '../errors.js';
-import { DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, MIN_PART_SIZE, type S3BlobStoreConfig } from './s3-config.js';
+import { DEFAULT_CONNECTION_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, MIN_PART_SIZE, type S3BlobStoreConfig } from './s3-config.js';
 import { mapS3Error } from './s3-errors.js';
 
 export type { S3BlobStoreConfig } from './s3-config.js';
@@ -229,9 +229,14 @@ export function createS3Client(config: S3BlobStoreConfig): S3Client {
     // such as s3rver store verbatim (chunk framing inside the object).
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // socketTimeout, not requestTimeout: in this SDK requestTimeout only logs a warning (unless
+    // throwOnRequestTimeout) and would cut long uploads on slow links; an idle socket is the
+    // stall. It destroys the request with a TimeoutError, which the SDK's retry strategy and
+    // our RetryingBlobStore retry as transient — so a connection that stalls forever costs at
+    // most this long per attempt.
     requestHandler: {
-      connectionTimeout: config.connectionTimeoutMs ?? 10_000,
-      requestTimeout: config.requestTimeoutMs ?? 60_000,
+      connectionTimeout: config.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      socketTimeout: config.requestTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     },
   });
 }
