@@ -11,7 +11,12 @@ import { z } from 'zod';
  * catalogued), e.g. `public.guests`.
  */
 
-export const MANIFEST_FORMAT_VERSION = 1;
+/**
+ * Version 2 (current) stores a snapshot as a small root (`snapshotRootSchema`) plus tree blobs
+ * (`snapshotTreeSchema`), each holding the weddings whose id hashes into its bucket. Version 1
+ * stored every wedding in the one manifest document; it is still read.
+ */
+export const MANIFEST_FORMAT_VERSION = 2;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits');
 const count = z.number().int().nonnegative();
@@ -140,8 +145,45 @@ export const snapshotScopeSchema = z.object({
   dataTypes: z.array(dataTypeSchema).optional(),
 });
 
+/**
+ * One tree of a format-2 snapshot: a content-addressed blob (type "tree") holding the weddings
+ * whose id falls into `bucket`, plus what a root needs to know about them without reading it.
+ */
+export const treeEntrySchema = z.object({
+  bucket: count,
+  /** Blob id of the tree (HMAC of its plaintext, like every blob). */
+  id: hex64,
+  /** The weddings in the tree, sorted. */
+  weddingIds: z.array(z.guid()),
+  /** Distinct organization ids of those weddings, sorted. */
+  organizationIds: z.array(z.guid()),
+  /** Qualified table → rows of those weddings in it. */
+  tableRows: z.record(z.string().min(1), count),
+  segmentCount: count,
+  photoCount: count,
+  /** Plaintext bytes of the segments and photos the tree's weddings reference. */
+  bytesRaw: count,
+  /** Stored bytes of the distinct blobs the tree's weddings reference (the tree itself excluded). */
+  bytesStored: count,
+});
+
+export const snapshotTreesSchema = z.object({
+  /** Weddings are spread over this many buckets by a hash of their id (see repository/snapshot-tree.ts). */
+  bucketCount: z.number().int().positive(),
+  /** Non-empty buckets only, sorted by bucket. */
+  entries: z.array(treeEntrySchema),
+});
+
+/** The plaintext of a tree blob (JSON). */
+export const snapshotTreeSchema = z.object({
+  kind: z.literal('wedsync-tree'),
+  formatVersion: z.literal(2),
+  bucket: count,
+  weddings: z.array(manifestWeddingSchema),
+});
+
 const manifestFields = {
-  formatVersion: z.literal(MANIFEST_FORMAT_VERSION),
+  formatVersion: z.union([z.literal(1), z.literal(MANIFEST_FORMAT_VERSION)]),
   snapshotId: z.uuid(),
   repositoryId: z.string().min(1),
   createdAt: z.iso.datetime({ offset: true }),
@@ -158,6 +200,11 @@ const manifestFields = {
   weddings: z.array(manifestWeddingSchema),
   photoProblems: z.array(photoProblemSchema),
   totals: manifestTotalsSchema,
+  /**
+   * Format 2: the trees the weddings were read from (so whatever collects a snapshot's blob ids —
+   * prune, check, copy — keeps and checks the trees too). Absent for format 1.
+   */
+  trees: snapshotTreesSchema.optional(),
 };
 
 /**
@@ -181,6 +228,21 @@ export const manifestDraftSchema = z.object({
   encryptionKeyId: manifestFields.encryptionKeyId.optional(),
 });
 
+/**
+ * What `snapshots/<snapshotId>` holds in format 2: every manifest field but `weddings`, plus the
+ * list of trees. Small (it grows with the number of buckets and wedding ids, not with segments),
+ * so an incremental backup or a one-wedding restore reads it whole and only the trees it needs.
+ * `integrityHash` covers the canonical JSON of everything else, tree ids included, and each tree
+ * is bound to its id by HMAC: the root authenticates the whole snapshot.
+ */
+const { weddings: _weddings, trees: _trees, formatVersion: _fv, ...rootFields } = manifestFields;
+export const snapshotRootSchema = z.object({
+  ...rootFields,
+  formatVersion: z.literal(2),
+  trees: snapshotTreesSchema,
+  integrityHash: hex64,
+});
+
 export type SnapshotType = z.infer<typeof snapshotTypeSchema>;
 export type SnapshotScope = z.infer<typeof snapshotScopeSchema>;
 export type DataType = z.infer<typeof dataTypeSchema>;
@@ -195,6 +257,12 @@ export type PhotoProblem = z.infer<typeof photoProblemSchema>;
 export type ManifestTotals = z.infer<typeof manifestTotalsSchema>;
 export type DatabaseInfo = z.infer<typeof databaseInfoSchema>;
 export type Manifest = z.infer<typeof manifestSchema>;
+export type TreeEntry = z.infer<typeof treeEntrySchema>;
+export type SnapshotTrees = z.infer<typeof snapshotTreesSchema>;
+export type SnapshotTree = z.infer<typeof snapshotTreeSchema>;
+export type SnapshotRoot = z.infer<typeof snapshotRootSchema>;
+/** A snapshot without its weddings: what a format-2 root holds (and a format-1 manifest minus weddings). */
+export type SnapshotHeader = Omit<Manifest, 'weddings'>;
 export type ManifestDraft = z.input<typeof manifestDraftSchema>;
 
 /** `schema.table`, the key of `ManifestWedding.tables`. */
@@ -202,13 +270,14 @@ export function qualifiedTableName(schema: string, name: string): string {
   return `${schema}.${name}`;
 }
 
-/** Every blob id a manifest references (segments of all tables and weddings, and photos), deduplicated. */
-export function manifestBlobIds(manifest: Pick<Manifest, 'schema' | 'weddings'>): Set<string> {
+/** Every blob id a manifest references (trees, segments of all tables and weddings, and photos), deduplicated. */
+export function manifestBlobIds(manifest: Pick<Manifest, 'schema' | 'weddings'> & { trees?: SnapshotTrees | undefined }): Set<string> {
   const ids = new Set<string>();
   for (const table of manifest.schema.tables) for (const seg of table.segments) ids.add(seg.id);
   for (const wedding of manifest.weddings) {
     for (const segments of Object.values(wedding.tables)) for (const seg of segments) ids.add(seg.id);
     for (const photo of wedding.photos) ids.add(photo.blobId);
   }
+  for (const tree of manifest.trees?.entries ?? []) ids.add(tree.id);
   return ids;
 }

@@ -1,21 +1,36 @@
 import { randomUUID, createHash } from 'node:crypto';
 import { WedsyncError, isWedsyncError } from '../contract/errors.js';
-import type { DataType, Manifest, PhotoProblem, PhotoRef } from '../contract/manifest.js';
+import type { DataType, ManifestWedding, PhotoProblem, PhotoRef, TreeEntry } from '../contract/manifest.js';
 import type { DataType as MapDataType, SchemaMap } from '../contract/schema-map.js';
 import type { Logger } from '../logger.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { BackupSource } from '../source/backup-source.js';
 import type { PhotoRow } from '../source/weddings.js';
 import { acquireLock, type RepositoryLock } from '../repository/lock.js';
-import type { Repository } from '../repository/repository.js';
+import type { Repository, SnapshotView } from '../repository/repository.js';
+import { bucketOf, defaultBucketCount } from '../repository/snapshot-tree.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { applyExport, dropWeddingsWithoutRow, emptyState, manifestSections, stateFromManifest, type SnapshotState, type TableMeta } from './snapshot-state.js';
+import {
+  applyExport,
+  dropWeddingsWithoutRow,
+  emptyState,
+  manifestTables,
+  manifestWedding,
+  stateFromParent,
+  type SnapshotState,
+  type TableMeta,
+  type WeddingState,
+} from './snapshot-state.js';
 
 /**
  * The backup task: one consistent export of the wedding database (and its photo files) into
  * the repository, as a full, incremental or emergency snapshot, recorded in the catalog.
  *
- * Guarantees: the manifest is stored last, after every pack and the index; the catalog row is
+ * Cost follows the change: an incremental reads the parent's root and only the trees (buckets of
+ * weddings, repository/snapshot-tree.ts) holding weddings that changed, writes new trees for
+ * those, and references the parent's tree ids for every other bucket.
+ *
+ * Guarantees: the manifest (root) is stored last, after every pack and the index; the catalog row is
  * written only after the manifest. A failure at any point leaves no snapshot visible; packs
  * already uploaded are unreferenced garbage for prune. The job row ends completed or failed.
  * From the first blob it deduplicates until its manifest is stored, the backup holds the
@@ -118,11 +133,11 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
   }
 
   // The parent of an incremental: the newest complete snapshot of this repository.
-  let parent: Manifest | null = null;
+  let parent: SnapshotView | null = null;
   let note: string | undefined;
   if (request.type === 'incremental') {
     const [latest] = await catalog.listSnapshots({ storageLocation: repo.location, types: ['full', 'incremental'], limit: 1, brief: true });
-    if (latest) parent = await repo.loadManifest(latest.id).catch(() => null);
+    if (latest) parent = await repo.openSnapshot(latest.id).catch(() => null);
     if (!parent) note = 'no previous complete snapshot in this repository: ran as a full backup';
   }
 
@@ -203,6 +218,8 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
     let items;
     let photoScope: 'all' | Set<string> | 'none' = 'all';
     let partialTables: string[] | undefined;
+    /** Incremental of a format-2 parent: its trees of buckets no change touched, kept as they are. */
+    let reused: { bucketCount: number; entries: TreeEntry[] } | null = null;
     if (request.type === 'emergency') {
       state = emptyState();
       const ids = request.weddingIds!;
@@ -223,10 +240,10 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       items = source.planFull();
       for (const t of tableMeta) scope.set(t.qualified, 'all');
     } else {
-      const changes = parent?.database.journalSnapshot ? await source.changesSince(parent.database.journalSnapshot) : null;
-      const schemaChanged = parent && (parent.schema.sql !== source.schema.preDataSql || (parent.schema.postDataSql ?? '') !== source.schema.postDataSql);
-      if (parent && changes && !schemaChanged) {
-        state = stateFromManifest(parent);
+      const head = parent?.header;
+      const changes = head?.database.journalSnapshot ? await source.changesSince(head.database.journalSnapshot) : null;
+      const schemaChanged = head && (head.schema.sql !== source.schema.preDataSql || (head.schema.postDataSql ?? '') !== source.schema.postDataSql);
+      if (parent && head && changes && !schemaChanged) {
         items = [];
         for (const t of tableMeta) {
           const c = changes.tables.get(t.qualified);
@@ -242,6 +259,25 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
         const photoTable = map.photoFiles?.table;
         const pc = photoTable ? scope.get(photoTable) : undefined;
         photoScope = pc ?? 'none';
+        reused = parent.trees ? { bucketCount: parent.trees.bucketCount, entries: [] } : null;
+        const touched = new Set<string>();
+        for (const [t, s] of scope) {
+          if (!scoped.has(t)) continue;
+          if (s === 'all') reused = null; // every wedding's rows of a table were re-read
+          else for (const id of s) touched.add(id);
+        }
+        if (photoScope instanceof Set) for (const id of photoScope) touched.add(id);
+        let weddings: ManifestWedding[];
+        if (reused && parent.trees) {
+          const buckets = new Set([...touched].map((id) => bucketOf(id, reused!.bucketCount)));
+          const load: string[] = [];
+          for (const e of parent.trees.entries) {
+            if (buckets.has(e.bucket)) load.push(...e.weddingIds);
+            else reused.entries.push(e);
+          }
+          weddings = await parent.weddings(load);
+        } else weddings = await parent.allWeddings();
+        state = stateFromParent(head, weddings);
       } else {
         if (parent) note = !changes ? 'no change journal in the database: ran as a full backup' : 'the schema changed since the previous snapshot: ran as a full backup';
         if (request.type === 'incremental') effectiveType = 'full';
@@ -292,13 +328,14 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
     }
 
     // Photo files.
-    const problems: PhotoProblem[] = parent ? parent.photoProblems.filter((p) => photoScope !== 'all' && !(photoScope instanceof Set && photoScope.has(p.weddingId))) : [];
+    const problems: PhotoProblem[] = parent ? parent.header.photoProblems.filter((p) => photoScope !== 'all' && !(photoScope instanceof Set && photoScope.has(p.weddingId))) : [];
     if (photoScope !== 'none' && deps.photoStore) {
       progress.phase = 'photos';
       const rows = await source.photos(photoScope === 'all' ? undefined : [...photoScope]);
       progress.photosTotal = rows.length;
       const known = new Map<string, string>();
-      for (const m of [parent]) for (const w of m?.weddings ?? []) for (const p of w.photos) known.set(`${p.storageKey}\0${p.sha256}`, p.blobId);
+      // The parent's photos of the weddings re-read (the state holds them: they are in touched trees).
+      if (parent) for (const w of state.weddings.values()) for (const p of w.photos) known.set(`${p.storageKey}\0${p.sha256}`, p.blobId);
       const refs = await backupPhotos(rows, deps.photoStore, repo, known, problems, () => {
         progress.photosDone++;
         deps.onProgress?.(progress);
@@ -312,38 +349,49 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
     await source.close();
     phase('photos');
 
-    // Store: packs and index first, then the manifest (the commit point), then the catalog row.
+    // Store: trees of the weddings in the state (buckets that changed), then packs and index,
+    // then the root (the commit point), then the catalog row.
     progress.phase = 'finish';
     deps.onProgress?.(progress);
+    const metas = tableMeta.filter((t) => !partialTables || partialTables.includes(t.qualified));
+    const bucketCount = reused?.bucketCount ?? defaultBucketCount(state.weddings.size);
+    const entries = [...(reused?.entries ?? []), ...(await saveTrees(repo, state, bucketCount, new Map(metas.map((t) => [t.qualified, t.dataType]))))];
+    entries.sort((a, b) => a.bucket - b.bucket);
+    phase('trees');
     const flushed = await repo.flush();
     phase('flush');
-    const sections = manifestSections(state, tableMeta.filter((t) => !partialTables || partialTables.includes(t.qualified)));
+    const weddingRows = new Map<string, number>();
+    for (const e of entries) for (const [t, n] of Object.entries(e.tableRows)) weddingRows.set(t, (weddingRows.get(t) ?? 0) + n);
+    const tables = manifestTables(state, metas, (t) => weddingRows.get(t) ?? 0);
     const snapshotId = randomUUID();
     let bytesRaw = 0;
     let bytesStored = 0;
     let segmentCount = 0;
+    let photoCount = 0;
+    let weddingCount = 0;
     const counted = new Set<string>();
-    const count = (id: string, raw: number) => {
-      bytesRaw += raw;
-      if (counted.has(id)) return;
-      counted.add(id);
-      bytesStored += repo.blobEntry(id)?.length ?? 0;
-    };
-    const countSegments = (refs: { id: string; rawBytes: number }[]) => {
-      segmentCount += refs.length;
-      for (const s of refs) count(s.id, s.rawBytes);
-    };
-    for (const t of sections.tables) countSegments(t.segments);
-    for (const w of sections.weddings) {
-      for (const refs of Object.values(w.tables)) countSegments(refs);
-      for (const p of w.photos) count(p.blobId, p.sizeBytes);
+    for (const t of tables) {
+      segmentCount += t.segments.length;
+      for (const seg of t.segments) {
+        bytesRaw += seg.rawBytes;
+        if (counted.has(seg.id)) continue;
+        counted.add(seg.id);
+        bytesStored += repo.blobStoredLength(seg.id);
+      }
     }
-    const rowCount = sections.tables.reduce((a, t) => a + t.rowCount, 0);
-    const photoCount = sections.weddings.reduce((a, w) => a + w.photos.length, 0);
+    // Per tree: its own blob, and what its weddings reference (a blob shared by two trees counts twice).
+    for (const e of entries) {
+      bytesRaw += e.bytesRaw;
+      bytesStored += e.bytesStored + repo.blobStoredLength(e.id);
+      segmentCount += e.segmentCount;
+      photoCount += e.photoCount;
+      weddingCount += e.weddingIds.length;
+    }
+    const rowCount = tables.reduce((a, t) => a + t.rowCount, 0);
     const manifestType = effectiveType;
     // A lock lost (unrefreshable for its stale time: prune may have collected our packs) must not be committed to.
     lock?.assertHeld();
-    const manifest = await repo.saveManifest({
+    const manifest = await repo.saveSnapshotRoot({
       snapshotId,
       createdAt: new Date().toISOString(),
       type: manifestType,
@@ -357,34 +405,35 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       schema: {
         sql: source.schema.preDataSql,
         postDataSql: source.schema.postDataSql,
-        tables: sections.tables,
+        tables,
         sequences: source.schema.sequences.map((s) => ({ schema: s.schema, name: s.name, value: s.value, isCalled: s.isCalled })),
       },
-      weddings: sections.weddings,
       photoProblems: problems,
       totals: {
         rowCount,
-        weddingCount: sections.weddings.length,
+        weddingCount,
         bytesRaw,
         bytesStored,
         bytesNew: flushed.stats.bytesNew,
         segmentCount,
         photoCount,
       },
+      trees: { bucketCount, entries },
     });
     phase('manifest');
-    const organizationIds = [...new Set(sections.weddings.map((w) => w.organizationId).filter((o): o is string => Boolean(o)))];
+    const weddingIds = entries.flatMap((e) => e.weddingIds).sort();
+    const organizationIds = [...new Set(entries.flatMap((e) => e.organizationIds))].sort();
     await catalog.insertSnapshot({
       id: snapshotId,
       backupJobId: jobId,
       snapshotType: manifestType,
       tier: request.tier ?? null,
       parentSnapshotId: parent?.snapshotId ?? null,
-      weddingIds: sections.weddings.map((w) => w.weddingId),
+      weddingIds,
       organizationIds,
       dataTypes: request.dataTypes ?? null,
-      tableCount: sections.tables.length,
-      weddingCount: sections.weddings.length,
+      tableCount: tables.length,
+      weddingCount,
       rowCount,
       photoCount,
       photoProblems: problems.length,
@@ -404,7 +453,7 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       type: manifestType,
       ...(note ? { note } : {}),
       parentSnapshotId: parent?.snapshotId ?? null,
-      weddingCount: sections.weddings.length,
+      weddingCount,
       rowCount,
       rowsExported: run.rows,
       segmentCount,
@@ -431,6 +480,29 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
   } finally {
     await lock?.release().catch(() => undefined);
   }
+}
+
+/**
+ * Saves the state's weddings as trees, bucket by bucket (each bucket's weddings turned into
+ * manifest form only while it is written, so a full backup never holds a second copy of every
+ * wedding). Weddings leave the state as their tree is saved. Returns the new tree entries.
+ */
+async function saveTrees(repo: Repository, state: SnapshotState, bucketCount: number, typeOf: ReadonlyMap<string, DataType | null>): Promise<TreeEntry[]> {
+  const buckets = new Map<number, WeddingState[]>();
+  for (const w of state.weddings.values()) {
+    const b = bucketOf(w.weddingId, bucketCount);
+    const list = buckets.get(b);
+    if (list) list.push(w);
+    else buckets.set(b, [w]);
+  }
+  const entries: TreeEntry[] = [];
+  for (const b of [...buckets.keys()].sort((x, y) => x - y)) {
+    const list = buckets.get(b)!.sort((x, y) => (x.weddingId < y.weddingId ? -1 : 1));
+    entries.push(await repo.saveTree(b, list.map((w) => manifestWedding(w, typeOf))));
+    for (const w of list) state.weddings.delete(w.weddingId);
+    buckets.delete(b);
+  }
+  return entries;
 }
 
 /**

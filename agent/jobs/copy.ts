@@ -106,16 +106,20 @@ export async function copySnapshot(deps: CopyDeps, snapshotId: string, options: 
     let bytes = 0;
     let done = 0;
     await source.loadIndex();
-    await source.forEachBlob(missing, async (id, plaintext) => {
-      if (options.signal?.aborted) throw new WedsyncError('CANCELLED', 'the copy was cancelled');
-      const entry = source.blobEntry(id);
-      if (!entry) throw new WedsyncError('BLOB_NOT_FOUND', `blob ${id} vanished from the source index`);
-      const saved = await target.saveBlob(entry.type, plaintext);
-      // Same master key on both sides: a different id would mean the target is not a replica.
-      if (saved.id !== id) throw new WedsyncError('INTEGRITY', `blob ${id} got id ${saved.id} in the target: the keys differ`);
-      bytes += plaintext.length;
-      options.onProgress?.({ blobsDone: ++done, blobsTotal: missing.length, bytes });
-    });
+    // Data first, trees after: the target keeps trees in packs of their own, as the source does.
+    const isTree = (id: string) => source.blobEntry(id)?.type === 'tree';
+    for (const group of [missing.filter((id) => !isTree(id)), missing.filter(isTree)]) {
+      await source.forEachBlob(group, async (id, plaintext) => {
+        if (options.signal?.aborted) throw new WedsyncError('CANCELLED', 'the copy was cancelled');
+        const entry = source.blobEntry(id);
+        if (!entry) throw new WedsyncError('BLOB_NOT_FOUND', `blob ${id} vanished from the source index`);
+        const saved = await target.saveBlob(entry.type, plaintext);
+        // Same master key on both sides: a different id would mean the target is not a replica.
+        if (saved.id !== id) throw new WedsyncError('INTEGRITY', `blob ${id} got id ${saved.id} in the target: the keys differ`);
+        bytes += plaintext.length;
+        options.onProgress?.({ blobsDone: ++done, blobsTotal: missing.length, bytes });
+      });
+    }
     if (options.signal?.aborted) throw new WedsyncError('CANCELLED', 'the copy was cancelled');
     lock.assertHeld();
     const flushed = await target.flush();

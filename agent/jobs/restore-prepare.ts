@@ -39,8 +39,12 @@ export interface PrepareDeps {
   liveUrl: string;
   /** `settingsFrom`: for another database, the live one whose text-format settings it copies. */
   openTarget(url: string, settingsFrom?: string): Promise<RestoreTarget>;
-  /** Reads a manifest (default repo.loadManifest); the agent passes a cached one: manifests never change. */
-  loadManifest?: (snapshotId: string) => Promise<Manifest>;
+  /**
+   * Reads a manifest (default: the snapshot's root and, with `weddingIds`, only the trees holding
+   * those weddings); the agent passes a cached one: manifests never change. With `weddingIds` the
+   * result may list only those weddings (every other field is the whole snapshot's).
+   */
+  loadManifest?: (snapshotId: string, weddingIds?: string[]) => Promise<Manifest>;
 }
 
 export interface PreparedItem extends RestorePreviewItem {
@@ -179,8 +183,10 @@ export function snapshotParts(prepared: Pick<PreparedRestore, 'segments'>, scope
 export async function prepareRestore(deps: PrepareDeps, request: RestoreRequest, filter?: PrepareFilter): Promise<PreparedRestore> {
   // The index (needed to read segments), the manifest and the target connection load together.
   deps.repo.loadIndex().catch(() => undefined);
-  const loadManifest = deps.loadManifest ?? ((id: string) => deps.repo.loadManifest(id));
-  const [m, t] = await Promise.allSettled([loadManifest(request.snapshotId), request.targetUrl ? deps.openTarget(request.targetUrl, deps.liveUrl) : deps.openTarget(deps.liveUrl)]);
+  const loadManifest = deps.loadManifest ?? ((id: string, weddingIds?: string[]) => deps.repo.openSnapshot(id).then((v) => v.manifest(weddingIds)));
+  // A restore of named weddings reads only their trees (planRestore needs no other wedding).
+  const named = request.recoveryScope !== 'complete' && request.weddingIds?.length ? request.weddingIds.map((w) => w.toLowerCase()) : undefined;
+  const [m, t] = await Promise.allSettled([loadManifest(request.snapshotId, named), request.targetUrl ? deps.openTarget(request.targetUrl, deps.liveUrl) : deps.openTarget(deps.liveUrl)]);
   if (m.status === 'rejected' || t.status === 'rejected') {
     if (t.status === 'fulfilled') await t.value.close();
     throw m.status === 'rejected' ? m.reason : (t as PromiseRejectedResult).reason;

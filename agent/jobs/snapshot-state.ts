@@ -23,9 +23,13 @@ export function emptyState(): SnapshotState {
   return { weddings: new Map(), runs: new Map() };
 }
 
-export function stateFromManifest(m: Manifest): SnapshotState {
+/**
+ * The state of a parent snapshot: its runs and the given weddings (all of them, or — for an
+ * incremental of a format-2 parent — only those of the trees the change touches).
+ */
+export function stateFromParent(m: Pick<Manifest, 'schema'>, weddings: readonly ManifestWedding[]): SnapshotState {
   const state = emptyState();
-  for (const w of m.weddings) {
+  for (const w of weddings) {
     state.weddings.set(w.weddingId, {
       weddingId: w.weddingId,
       organizationId: w.organizationId ?? null,
@@ -89,23 +93,27 @@ export interface TableMeta {
 
 const sum = (refs: SegmentRef[] | undefined) => (refs ?? []).reduce((a, r) => a + r.rows, 0);
 
-/** Manifest sections (tables, weddings) from the state, sorted so equal content serialises equally. */
-export function manifestSections(state: SnapshotState, tables: TableMeta[]): { tables: ManifestTable[]; weddings: ManifestWedding[] } {
-  const weddings = [...state.weddings.values()].sort((a, b) => (a.weddingId < b.weddingId ? -1 : 1));
-  const manifestTables: ManifestTable[] = tables.map((t) => ({
+/**
+ * The manifest's table list. `weddingRows` gives, per qualified table, the rows of every wedding
+ * of the snapshot in it (from the tree entries: the state may hold only the changed weddings).
+ */
+export function manifestTables(state: SnapshotState, tables: TableMeta[], weddingRows: (qualified: string) => number): ManifestTable[] {
+  return tables.map((t) => ({
     schema: t.schema,
     name: t.name,
     columns: t.columns,
     primaryKey: t.primaryKey,
     dataType: t.dataType,
     weddingScoped: t.weddingScoped,
-    rowCount: (t.weddingScoped ? weddings.reduce((a, w) => a + sum(w.tables.get(t.qualified)), 0) : 0) + sum(state.runs.get(t.qualified)),
+    rowCount: (t.weddingScoped ? weddingRows(t.qualified) : 0) + sum(state.runs.get(t.qualified)),
     // Non-wedding tables: all their rows; wedding-scoped ones: rows that belong to no wedding.
     segments: state.runs.get(t.qualified) ?? [],
   }));
-  const typeOf = new Map(tables.map((t) => [t.qualified, t.dataType]));
-  const manifestWeddings: ManifestWedding[] = weddings.map((w) => {
-    const rowCounts: Record<string, number> = {};
+}
+
+/** A wedding as a manifest (tree) lists it: tables and photos sorted, so equal content serialises equally. */
+export function manifestWedding(w: WeddingState, typeOf: ReadonlyMap<string, DataType | null>): ManifestWedding {
+  const rowCounts: Record<string, number> = {};
     const sortedTables: Record<string, SegmentRef[]> = {};
     for (const name of [...w.tables.keys()].sort()) {
       const refs = w.tables.get(name)!;
@@ -121,6 +129,4 @@ export function manifestSections(state: SnapshotState, tables: TableMeta[]): { t
       rowCounts,
       photos: [...w.photos].sort((a, b) => (a.photoId < b.photoId ? -1 : 1)),
     };
-  });
-  return { tables: manifestTables, weddings: manifestWeddings };
 }

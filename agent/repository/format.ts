@@ -4,10 +4,18 @@
  * format version can see at a glance what version 1 wrote.
  */
 
-/** The only format version this code writes; it reads versions <= this one. */
-export const FORMAT_VERSION = 1;
+/**
+ * The repository format version this code writes (config, index files, snapshot roots); it reads
+ * versions <= this one. Version 2 added tree blobs: a snapshot is a small root under
+ * `snapshots/<id>` plus per-bucket trees of weddings (repository/snapshot-tree.ts), instead of one
+ * manifest listing every wedding. Packs, blobs and keys are unchanged from version 1.
+ */
+export const FORMAT_VERSION = 2;
+/** Key files did not change in version 2: they stay version 1 so older programs still read them. */
+export const KEY_FORMAT_VERSION = 1;
 
-export type BlobType = 'segment' | 'photo';
+/** "tree" (format 2): a bucket of a snapshot's weddings, JSON (see snapshot-tree.ts). */
+export type BlobType = 'segment' | 'photo' | 'tree';
 
 /** Default target pack size: a few MiB, like restic/Kopia, small enough for cheap range reads. */
 export const DEFAULT_PACK_SIZE = 4 * 1024 * 1024;

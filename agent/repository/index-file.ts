@@ -39,7 +39,7 @@ const indexFileSchema = z.object({
       id: hex64,
       size: count,
       blobs: z.array(
-        z.object({ id: hex64, type: z.enum(['segment', 'photo']), offset: count, length: count, rawLength: count }),
+        z.object({ id: hex64, type: z.enum(['segment', 'photo', 'tree']), offset: count, length: count, rawLength: count }),
       ),
     }),
   ),

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:crypto';
 import { z } from 'zod';
 import type { MasterKey } from './codec.js';
-import { AAD, FORMAT_VERSION } from './format.js';
+import { AAD, KEY_FORMAT_VERSION } from './format.js';
 
 /**
  * Key files (`keys/<id>`, plaintext JSON): each holds one copy of the master key, wrapped with
@@ -100,7 +100,7 @@ export async function wrapMasterKey(
   const ciphertext = Buffer.concat([cipher.update(secret), cipher.final()]);
   secret.fill(0);
   return {
-    formatVersion: FORMAT_VERSION,
+    formatVersion: KEY_FORMAT_VERSION,
     id,
     label: opts.label ?? '',
     created: opts.created ?? new Date().toISOString(),
@@ -151,7 +151,7 @@ export function parseKeyFile(bytes: Buffer, expectedId: string): ParsedKeyFile {
     return { kind: 'invalid', reason: 'not JSON' };
   }
   const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
-  if (typeof version === 'number' && version > FORMAT_VERSION) return { kind: 'newer', formatVersion: version };
+  if (typeof version === 'number' && version > KEY_FORMAT_VERSION) return { kind: 'newer', formatVersion: version };
   const parsed = keyFileSchema.safeParse(json);
   if (!parsed.success) return { kind: 'invalid', reason: parsed.error.issues[0]?.message ?? 'bad shape' };
   if (parsed.data.id !== expectedId) return { kind: 'invalid', reason: `id ${parsed.data.id} does not match its name` };

@@ -1,12 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { WedsyncError } from '../contract/errors.js';
-import { MANIFEST_FORMAT_VERSION, type Manifest, manifestSchema } from '../contract/manifest.js';
+import { MANIFEST_FORMAT_VERSION, type Manifest, type SnapshotRoot, manifestSchema, snapshotRootSchema } from '../contract/manifest.js';
 import { canonicalJson } from './canonical-json.js';
 import { type BlobCodec, UnsealError } from './codec.js';
 import { AAD, MANIFEST_MAC_PREFIX } from './format.js';
 
 /**
- * Manifests (`snapshots/<snapshotId>`): sealed JSON (AAD "wedsync:snapshot:v1:<snapshotId>") of a
+ * Manifests (`snapshots/<snapshotId>`). Format 2 stores a root (contract SnapshotRoot: the
+ * manifest without weddings, plus the tree list); format 1 a whole Manifest. Both: sealed JSON (AAD "wedsync:snapshot:v1:<snapshotId>") of a
  * contract `Manifest`, whose integrityHash is HMAC-SHA-256(macKey, "wedsync:manifest:v1\n" |
  * canonicalJson(manifest without integrityHash)).
  *
@@ -19,12 +20,15 @@ export function integrityHash(codec: BlobCodec, withoutHash: object): string {
   return codec.mac(MANIFEST_MAC_PREFIX, Buffer.from(canonicalJson(withoutHash))).toString('hex');
 }
 
-export function sealManifest(codec: BlobCodec, manifest: Manifest): Buffer {
+export function sealManifest(codec: BlobCodec, manifest: Manifest | SnapshotRoot): Buffer {
   return codec.seal(Buffer.from(JSON.stringify(manifest)), AAD.snapshot(manifest.snapshotId));
 }
 
-/** Decrypts, authenticates and parses `snapshots/<snapshotId>` of repository `repositoryId`. */
-export function openManifest(codec: BlobCodec, snapshotId: string, bytes: Buffer, repositoryId: string): Manifest {
+/**
+ * Decrypts, authenticates and parses `snapshots/<snapshotId>` of repository `repositoryId`:
+ * a format-1 Manifest or a format-2 root.
+ */
+export function openManifest(codec: BlobCodec, snapshotId: string, bytes: Buffer, repositoryId: string): Manifest | SnapshotRoot {
   const fail = (reason: string, cause?: unknown) =>
     new WedsyncError('INTEGRITY', `snapshot ${snapshotId}: ${reason}`, { cause, details: { snapshotId } });
   let plain: Buffer;
@@ -56,7 +60,7 @@ export function openManifest(codec: BlobCodec, snapshotId: string, bytes: Buffer
   const expected = Buffer.from(integrityHash(codec, rest), 'hex');
   const actual = typeof stored === 'string' && /^[0-9a-f]{64}$/.test(stored) ? Buffer.from(stored, 'hex') : null;
   if (!actual || !timingSafeEqual(expected, actual)) throw fail('manifest integrity hash does not match its content');
-  const parsed = manifestSchema.safeParse(json);
+  const parsed = version === 2 ? snapshotRootSchema.safeParse(json) : manifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw fail(`manifest does not match the schema: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'bad shape'}`);

@@ -237,6 +237,15 @@ export class PackWriter {
     this.failure = null;
   }
 
+  /**
+   * Starts a new pack for the next saves (uploading the open one, if it holds anything): keeps
+   * blobs of another kind (trees) in packs of their own, as restic keeps tree and data packs apart.
+   */
+  sealPack(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure.error);
+    return this.open.blobs.length > 0 ? this.sealOpenPack() : Promise.resolve();
+  }
+
   /** Seals the open pack synchronously (so later saves go to a fresh one), then waits for an upload slot. */
   private sealOpenPack(): Promise<void> {
     const pack = this.open;

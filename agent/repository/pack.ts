@@ -29,8 +29,8 @@ export interface PackBlob {
 const MAGIC = Buffer.from('WSPH');
 const HEADER_VERSION = 1;
 const ENTRY_LENGTH = 1 + 4 + 4 + 32;
-const TYPE_CODES: Record<BlobType, number> = { segment: 0, photo: 1 };
-const TYPES_BY_CODE: readonly BlobType[] = ['segment', 'photo'];
+const TYPE_CODES: Record<BlobType, number> = { segment: 0, photo: 1, tree: 2 };
+const TYPES_BY_CODE: readonly BlobType[] = ['segment', 'photo', 'tree'];
 /** Blob and raw lengths are u32 in the header. */
 export const MAX_BLOB_LENGTH = 0xffff_ffff;
 /** First guess at how much of a pack's tail to read for its header: one round trip for typical packs. */

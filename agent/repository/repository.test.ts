@@ -62,7 +62,7 @@ describe('init and open', () => {
     expect(await isRepository(store)).toBe(false);
     const repo = await initRepository(store, PASS, { kdf: TEST_KDF, label: 'admin laptop' });
     expect(await isRepository(store)).toBe(true);
-    expect(repo.config.formatVersion).toBe(1);
+    expect(repo.config.formatVersion).toBe(2);
     expect(repo.config.settings.packSize).toBe(4 * 1024 * 1024);
     const names = (await store.list('')).map((b) => b.name).sort();
     expect(names).toEqual(['config', `keys/${repo.keyId}`]);
@@ -110,8 +110,8 @@ describe('init and open', () => {
     const store = memoryStore();
     const repo = await initRepository(store, PASS, { kdf: TEST_KDF });
     const codec = new BlobCodec(await masterFor(store, repo.keyId), 3);
-    await store.put('config', sealConfig(codec, { ...repo.config, formatVersion: 2 }));
-    await expectCode(openRepository(store, PASS), 'REPO_VERSION_UNSUPPORTED', /format version 2/);
+    await store.put('config', sealConfig(codec, { ...repo.config, formatVersion: 3 }));
+    await expectCode(openRepository(store, PASS), 'REPO_VERSION_UNSUPPORTED', /format version 3/);
 
     const other = memoryStore();
     const repo2 = await initRepository(other, PASS, { kdf: TEST_KDF });
@@ -362,7 +362,7 @@ describe('manifests', () => {
       photos: [{ blobId: savedPhoto.id, sha256: savedPhoto.sha256!, sizeBytes: photo.length }],
     });
     const saved = await repo.saveManifest(draft);
-    expect(saved).toMatchObject({ formatVersion: 1, repositoryId: repo.id, encryptionKeyId: repo.keyId });
+    expect(saved).toMatchObject({ formatVersion: 2, repositoryId: repo.id, encryptionKeyId: repo.keyId });
     expect(saved.integrityHash).toMatch(/^[0-9a-f]{64}$/);
     expect(await repo.listSnapshots()).toEqual([draft.snapshotId]);
 
@@ -466,6 +466,6 @@ describe('on a folder (LocalBlobStore)', () => {
     const blobs = await reopened.loadBlobs(loaded.weddings[0]!.tables['public.guests']!.map((s) => s.id));
     for (const [i, seg] of segments.entries()) expect(blobs.get(seg.id)!.equals(contents[i]!)).toBe(true);
     const stats = await reopened.describe();
-    expect(stats).toMatchObject({ provider: 'local', snapshotCount: 1, keyCount: 1, unindexedPackCount: 0, blobCount: 50 });
+    expect(stats).toMatchObject({ provider: 'local', snapshotCount: 1, keyCount: 1, unindexedPackCount: 0, blobCount: 51 }); // 50 segments + 1 tree
   });
 });

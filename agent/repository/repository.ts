@@ -1,5 +1,20 @@
 /**
- * WedSync snapshot repository, FORMAT VERSION 1. This comment is the spec later versions must read.
+ * WedSync snapshot repository, FORMAT VERSION 2 (reads 1). This comment is the spec later versions must read.
+ *
+ * Version 2 changed only how a snapshot is stored (the rest is as in version 1 below):
+ *   snapshots/<uuid>    sealed JSON ROOT (same AAD): contract SnapshotRoot = every manifest field
+ *                       but `weddings`, plus trees: { bucketCount, entries: [{ bucket, id,
+ *                       weddingIds, organizationIds, tableRows, segmentCount, photoCount,
+ *                       bytesRaw, bytesStored }] }, integrityHash over all of it (tree ids too).
+ *   blobs of type "tree" (pack type code 2), in packs holding only trees: JSON { kind:
+ *                       "wedsync-tree", formatVersion: 2, bucket, weddings: [ManifestWedding…] },
+ *                       the weddings whose id hashes into the bucket (snapshot-tree.ts), sorted.
+ *   index files and config carry formatVersion 2; key files stay version 1.
+ * A version-1 snapshot (one manifest with every wedding) is still read; both kinds may sit in one
+ * repository. Unchanged trees deduplicate like any blob: an incremental writes only the trees of
+ * buckets it touched. The root is still written last.
+ *
+ * Version 1:
  *
  * A repository is a flat namespace of immutable blobs in a BlobStore (folder, S3, memory):
  *
@@ -27,12 +42,21 @@
  * blob id = hex HMAC-SHA-256(macKey, plaintext); a blob is sealed with AAD = its 32-byte id.
  * Equal content → equal id → stored once, across all snapshots of the repository.
  *
- * Write order in a backup: packs, then one index file, then the manifest. A crash at any point
+ * Write order in a backup: packs (data, then trees), then one index file, then the manifest/root. A crash at any point
  * leaves either a complete snapshot or none (plus unreferenced packs for prune to collect).
  */
 import { randomUUID } from 'node:crypto';
 import { WedsyncError, isWedsyncError } from '../contract/errors.js';
-import { type Manifest, type ManifestDraft, manifestBlobIds, manifestDraftSchema } from '../contract/manifest.js';
+import {
+  type Manifest,
+  type ManifestDraft,
+  type ManifestWedding,
+  type SnapshotRoot,
+  type TreeEntry,
+  manifestBlobIds,
+  manifestDraftSchema,
+  snapshotRootSchema,
+} from '../contract/manifest.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { BlobCodec, type MasterKey, sha256Hex } from './codec.js';
 import { poolFor } from './codec-pool.js';
@@ -70,11 +94,17 @@ import { integrityHash, openManifest, sealManifest } from './manifest-codec.js';
 import { type PackBlob, parsePack, readPackHeader } from './pack.js';
 import { type FlushResult, PackWriter, type SaveBlobResult, type WriterStats } from './pack-writer.js';
 import { mapLimit } from './concurrency.js';
+import { defaultBucketCount, encodeTree, groupByBucket, treeEntryOf } from './snapshot-tree.js';
+import { SnapshotView } from './snapshot-view.js';
 
 export type { BlobType } from './format.js';
 export type { KdfParams, KeyInfo } from './keys.js';
 export type { FlushResult, SaveBlobResult, WriterStats } from './pack-writer.js';
 export type { RepositoryConfig } from './config.js';
+export { SnapshotView } from './snapshot-view.js';
+
+/** What a backup hands to saveSnapshotRoot: the root without the fields the repository fills in. */
+export type SnapshotRootDraft = Omit<SnapshotRoot, 'formatVersion' | 'repositoryId' | 'encryptionKeyId' | 'integrityHash'>;
 
 export interface InitOptions {
   /** Label of the first key (who or what it is for). */
@@ -126,6 +156,8 @@ export interface RebuildIndexOptions {
   write?: boolean;
   /** Also read each pack whole and check it hashes to its name (slow; default false). */
   verifyPackHashes?: boolean;
+  /** @internal with write: false, return the packs read (`collected`). */
+  collect?: boolean;
 }
 
 export interface RebuildIndexResult {
@@ -135,6 +167,8 @@ export interface RebuildIndexResult {
   damaged: Array<{ packId: string; reason: string }>;
   indexId: string | null;
   removedIndexFiles: string[];
+  /** @internal see RebuildIndexOptions.collect */
+  collected?: IndexedPack[];
 }
 
 export interface PackCheckResult {
@@ -299,6 +333,10 @@ export class Repository {
   private readonly writer: PackWriter;
   private indexLoad: Promise<IndexLoadResult> | null = null;
   private indexLoaded = false;
+  /** True while the open pack takes trees: trees and data never share a pack (see saveTree). */
+  private treePacks = false;
+  /** Blob locations read from every pack header, for trees no readable index lists (see forEachBlob). */
+  private packScan: Promise<Map<string, IndexEntry>> | null = null;
 
   /** @internal use initRepository / openRepository. */
   constructor(
@@ -339,7 +377,13 @@ export class Repository {
    * once the index is loaded), so the caller may reuse its buffer as soon as the promise resolves.
    */
   saveBlob(type: BlobType, plaintext: Uint8Array): Promise<SaveBlobResult> {
-    if (!this.indexLoaded) return this.loadIndex().then(() => this.writer.save(type, plaintext));
+    if (!this.indexLoaded) return this.loadIndex().then(() => this.saveBlob(type, plaintext));
+    // Trees go to packs of their own: a snapshot's structure is read without its data (a
+    // one-wedding restore, prune, check), and losing a data pack never costs a tree.
+    if (this.treePacks !== (type === 'tree') && !this.writer.has(this.codec.blobId(plaintext))) {
+      this.treePacks = type === 'tree';
+      return this.writer.sealPack().then(() => this.writer.save(type, plaintext));
+    }
     return this.writer.save(type, plaintext);
   }
 
@@ -378,11 +422,13 @@ export class Repository {
 
   /** Uploads buffered blobs, then one index file for this session's packs. See PackWriter.flush. */
   flush(): Promise<FlushResult> {
+    this.treePacks = false;
     return this.writer.flush();
   }
 
   /** Forgets everything saved since the last flush (cancelled or failed backup). */
   discardUnflushed(): Promise<void> {
+    this.treePacks = false;
     return this.writer.discard();
   }
 
@@ -407,7 +453,11 @@ export class Repository {
    * close together come in one request). `onBlob` is called once per distinct id, in no
    * particular order; the plaintext buffer is the caller's. Errors as for loadBlob.
    */
-  async forEachBlob(blobIds: Iterable<string>, onBlob: (blobId: string, plaintext: Buffer) => void | Promise<void>): Promise<void> {
+  async forEachBlob(
+    blobIds: Iterable<string>,
+    onBlob: (blobId: string, plaintext: Buffer) => void | Promise<void>,
+    opts: { scanPacksOnMiss?: boolean } = {},
+  ): Promise<void> {
     await this.ensureIndex();
     const byPack = new Map<string, Array<{ id: string; offset: number; length: number }>>();
     const inMemory: string[] = [];
@@ -417,7 +467,11 @@ export class Repository {
         inMemory.push(id);
         continue;
       }
-      const entry = pending?.packId ? { packId: pending.packId, offset: pending.offset, length: pending.length } : await this.findBlob(id);
+      const entry = pending?.packId
+        ? { packId: pending.packId, offset: pending.offset, length: pending.length }
+        : opts.scanPacksOnMiss
+          ? await this.findBlobOrScan(id)
+          : await this.findBlob(id);
       if (!entry) throw this.blobNotFound(id);
       let list = byPack.get(entry.packId);
       if (!list) byPack.set(entry.packId, (list = []));
@@ -462,6 +516,32 @@ export class Repository {
         await onBlob(blob.id, this.decodeBlob(blob.id, sealed, name));
       }
     });
+  }
+
+  /** findBlob, falling back to the pack headers when no readable index lists the blob. */
+  private async findBlobOrScan(blobId: string): Promise<IndexEntry | undefined> {
+    try {
+      const entry = await this.findBlob(blobId);
+      if (entry) return entry;
+    } catch (err) {
+      // A damaged index file (re-read on the miss) must not hide the blob: its pack still says where it is.
+      if (!isWedsyncError(err, 'INTEGRITY')) throw err;
+    }
+    return (await this.scanPacks()).get(blobId);
+  }
+
+  /**
+   * Where every blob is according to the pack headers (read once per Repository object). Only for
+   * reading trees no readable index lists — a damaged index file must not hide which weddings a
+   * snapshot holds (check and verify then name what the index lost).
+   */
+  private scanPacks(): Promise<Map<string, IndexEntry>> {
+    this.packScan ??= this.rebuildIndexFromPacks({ write: false, collect: true }).then((r) => {
+      const found = new Map<string, IndexEntry>();
+      for (const pack of r.collected ?? []) for (const b of pack.blobs) if (!found.has(b.id)) found.set(b.id, { packId: pack.id, type: b.type, offset: b.offset, length: b.length, rawLength: b.rawLength });
+      return found;
+    });
+    return this.packScan;
   }
 
   /** Like forEachBlob, collected into a map (holds every plaintext in memory at once). */
@@ -603,7 +683,7 @@ export class Repository {
     });
     rebuilt.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const blobCount = rebuilt.reduce((n, p) => n + p.blobs.length, 0);
-    if (!write) return { packs: rebuilt.length, blobs: blobCount, damaged, indexId: null, removedIndexFiles: [] };
+    if (!write) return { packs: rebuilt.length, blobs: blobCount, damaged, indexId: null, removedIndexFiles: [], ...(opts.collect ? { collected: rebuilt } : {}) };
 
     const file = encodeIndexFile(this.codec, rebuilt);
     await this.store.put(indexName(file.id), file.bytes);
@@ -647,12 +727,66 @@ export class Repository {
 
   // ---------------------------------------------------------------- manifests
 
+  /** Stored (sealed) length of a blob held in the index or saved in this session; 0 if unknown. */
+  blobStoredLength(blobId: string): number {
+    return this.index.get(blobId)?.length ?? this.writer.sessionBlob(blobId)?.length ?? 0;
+  }
+
   /**
-   * Stores a snapshot's manifest: fills in repositoryId, encryptionKeyId and formatVersion,
-   * computes integrityHash, and writes `snapshots/<snapshotId>` — the last write of a backup.
-   * BAD_INPUT if the draft does not match the schema or names another repository, or a referenced
-   * blob is not stored; INTERNAL if referenced blobs are saved but not flushed yet; CONFLICT if the
-   * snapshot already exists (snapshots are immutable).
+   * Saves the tree of `bucket` holding `weddings` (sorted by id, as snapshot-tree.ts groups them)
+   * as a blob of type "tree", and returns its root entry. Like saveBlob, durable only after
+   * flush(). BAD_INPUT if a wedding references a blob the repository does not hold (saved in this
+   * session counts), so a tree never points at nothing.
+   */
+  async saveTree(bucket: number, weddings: readonly ManifestWedding[]): Promise<TreeEntry> {
+    await this.ensureIndex();
+    for (const w of weddings) {
+      for (const refs of Object.values(w.tables)) for (const r of refs) if (!this.writer.has(r.id)) throw this.missingReference(r.id);
+      for (const p of w.photos) if (!this.writer.has(p.blobId)) throw this.missingReference(p.blobId);
+    }
+    const saved = await this.saveBlob('tree', encodeTree(bucket, weddings));
+    return treeEntryOf(bucket, saved.id, weddings, (id) => this.blobStoredLength(id));
+  }
+
+  /**
+   * Stores a format-2 snapshot root: fills in repositoryId, encryptionKeyId and formatVersion,
+   * computes integrityHash, and writes `snapshots/<snapshotId>` — the last write of a backup, so
+   * a snapshot exists only once its root does. Every tree and run segment it names must be in a
+   * stored index file (flush() first: INTERNAL otherwise; BAD_INPUT if not held at all).
+   * CONFLICT if the snapshot already exists.
+   */
+  async saveSnapshotRoot(draft: SnapshotRootDraft): Promise<SnapshotRoot> {
+    const { trees, ...rest } = draft;
+    const body: Omit<SnapshotRoot, 'integrityHash'> = {
+      ...rest,
+      formatVersion: 2,
+      repositoryId: this.id,
+      encryptionKeyId: this.keyId,
+      trees,
+    };
+    const parsed = snapshotRootSchema.safeParse({ ...body, integrityHash: '0'.repeat(64) });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new WedsyncError('BAD_INPUT', `invalid snapshot root: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'bad shape'}`);
+    }
+    await this.ensureIndex();
+    const referenced = [...trees.entries.map((t) => t.id), ...rest.schema.tables.flatMap((t) => t.segments.map((s) => s.id))];
+    await this.assertIndexed(referenced);
+    const name = snapshotName(rest.snapshotId);
+    if (await this.store.head(name)) {
+      throw new WedsyncError('CONFLICT', `snapshot ${rest.snapshotId} already exists`, { details: { snapshotId: rest.snapshotId } });
+    }
+    const root: SnapshotRoot = { ...body, integrityHash: integrityHash(this.codec, body) };
+    await this.store.put(name, sealManifest(this.codec, root));
+    return root;
+  }
+
+  /**
+   * Stores a whole snapshot from one manifest draft (every wedding listed): splits its weddings
+   * into trees, saves them, flushes, then writes the root (saveSnapshotRoot) — the last write.
+   * Returns the manifest as loadManifest would. BAD_INPUT if the draft does not match the schema
+   * or names another repository, or a referenced blob is not stored; INTERNAL if referenced blobs
+   * are saved but not flushed yet; CONFLICT if the snapshot already exists (snapshots are immutable).
    */
   async saveManifest(draft: ManifestDraft): Promise<Manifest> {
     const parsed = manifestDraftSchema.safeParse(draft);
@@ -660,42 +794,47 @@ export class Repository {
       const issue = parsed.error.issues[0];
       throw new WedsyncError('BAD_INPUT', `invalid manifest: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'bad shape'}`);
     }
-    const data = parsed.data;
-    if (data.repositoryId !== undefined && data.repositoryId !== this.id) {
-      throw new WedsyncError('BAD_INPUT', `manifest names repository ${data.repositoryId}, this is ${this.id}`);
+    // A draft made from a loaded manifest may carry its trees: they are rebuilt from `weddings`.
+    const { weddings, trees: _trees, formatVersion: _v, encryptionKeyId: _k, repositoryId, ...data } = parsed.data;
+    if (repositoryId !== undefined && repositoryId !== this.id) {
+      throw new WedsyncError('BAD_INPUT', `manifest names repository ${repositoryId}, this is ${this.id}`);
     }
     await this.ensureIndex();
-    for (const blobId of manifestBlobIds(data)) {
+    await this.assertIndexed(manifestBlobIds({ schema: data.schema, weddings }));
+    if (await this.store.head(snapshotName(data.snapshotId))) {
+      throw new WedsyncError('CONFLICT', `snapshot ${data.snapshotId} already exists`, { details: { snapshotId: data.snapshotId } });
+    }
+    const bucketCount = defaultBucketCount(weddings.length);
+    const entries: TreeEntry[] = [];
+    for (const [bucket, list] of groupByBucket(weddings, bucketCount)) entries.push(await this.saveTree(bucket, list));
+    await this.flush();
+    const root = await this.saveSnapshotRoot({ ...data, trees: { bucketCount, entries } });
+    const { integrityHash: hash, ...header } = root;
+    return { ...header, weddings: [...weddings].sort((a, b) => (a.weddingId < b.weddingId ? -1 : 1)), integrityHash: hash };
+  }
+
+  /** INTERNAL for blobs saved but not flushed; BAD_INPUT for blobs not held at all. */
+  private async assertIndexed(blobIds: Iterable<string>): Promise<void> {
+    for (const blobId of blobIds) {
       if (this.index.has(blobId)) continue;
       if (this.writer.has(blobId)) {
         throw new WedsyncError('INTERNAL', `manifest references blob ${blobId} that is not flushed yet: call flush() before saveManifest()`);
       }
-      if (!(await this.findBlob(blobId))) {
-        throw new WedsyncError('BAD_INPUT', `manifest references blob ${blobId}, which the repository does not hold`, {
-          details: { blobId },
-        });
-      }
+      if (!(await this.findBlob(blobId))) throw this.missingReference(blobId);
     }
-    const name = snapshotName(data.snapshotId);
-    if (await this.store.head(name)) {
-      throw new WedsyncError('CONFLICT', `snapshot ${data.snapshotId} already exists`, { details: { snapshotId: data.snapshotId } });
-    }
-    const body: Omit<Manifest, 'integrityHash'> = {
-      ...data,
-      formatVersion: 1,
-      repositoryId: this.id,
-      encryptionKeyId: this.keyId,
-    };
-    const manifest: Manifest = { ...body, integrityHash: integrityHash(this.codec, body) };
-    await this.store.put(name, sealManifest(this.codec, manifest));
-    return manifest;
+  }
+
+  private missingReference(blobId: string): WedsyncError {
+    return new WedsyncError('BAD_INPUT', `manifest references blob ${blobId}, which the repository does not hold`, { details: { blobId } });
   }
 
   /**
-   * Reads, decrypts, authenticates and parses a manifest. NOT_FOUND if there is no such snapshot;
-   * INTEGRITY if it was edited, renamed, or comes from another repository.
+   * Opens a snapshot lazily: reads, decrypts and authenticates `snapshots/<snapshotId>` (a
+   * format-2 root, or a whole format-1 manifest) and returns a view that reads wedding trees
+   * only when asked. NOT_FOUND if there is no such snapshot; INTEGRITY if it was edited, renamed,
+   * or comes from another repository; REPO_VERSION_UNSUPPORTED if it is from a newer format.
    */
-  async loadManifest(snapshotId: string): Promise<Manifest> {
+  async openSnapshot(snapshotId: string): Promise<SnapshotView> {
     this.assertSnapshotId(snapshotId);
     const bytes = await getOrNull(this.store, snapshotName(snapshotId));
     if (!bytes) {
@@ -703,7 +842,19 @@ export class Repository {
         details: { snapshotId },
       });
     }
-    return openManifest(this.codec, snapshotId, bytes, this.id);
+    const opened = openManifest(this.codec, snapshotId, bytes, this.id);
+    if (opened.formatVersion === 2) return new SnapshotView(this, opened as SnapshotRoot, null);
+    const { weddings, ...header } = opened as Manifest;
+    return new SnapshotView(this, header, weddings);
+  }
+
+  /**
+   * Reads a whole snapshot as one Manifest (root and every tree). NOT_FOUND if there is no such
+   * snapshot; INTEGRITY if it (or one of its trees, named by its weddings) was edited, renamed,
+   * or comes from another repository. Prefer openSnapshot when only some weddings are needed.
+   */
+  async loadManifest(snapshotId: string): Promise<Manifest> {
+    return (await this.openSnapshot(snapshotId)).manifest();
   }
 
   /** Ids of every stored snapshot (only those whose manifest is written), sorted. */
