@@ -36,9 +36,7 @@ describe('a format-1 repository', () => {
   let dir: string;
   let store: LocalBlobStore;
   let repo: Repository;
-  /** Catalog tables (recovery operations, the recovery point's catalog rows). */
-  let home: TestDatabase;
-  /** Empty at first: the complete restore recreates everything in it. */
+  /** Migrated (catalog tables, the sample schema without rows): the snapshot is restored into it. */
   let db: TestDatabase;
   let recovery: RecoveryCatalog;
   let catalog: Catalog;
@@ -49,18 +47,16 @@ describe('a format-1 repository', () => {
     await cp(FIXTURE, join(dir, 'repo'), { recursive: true });
     store = await LocalBlobStore.open(join(dir, 'repo'));
     repo = await openRepository(store, PASSPHRASE);
-    home = await createTestDatabase('v1h');
-    await migrate(home.url);
-    db = await createTestDatabase('v1t');
-    recovery = await openRecoveryCatalog(home.url);
-    catalog = await openCatalog(home.url);
+    db = await createTestDatabase('v1');
+    await migrate(db.url);
+    recovery = await openRecoveryCatalog(db.url);
+    catalog = await openCatalog(db.url);
   });
   afterAll(async () => {
     await recovery?.close();
     await catalog?.close();
     await store?.close();
     await db?.drop();
-    await home?.drop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -88,7 +84,7 @@ describe('a format-1 repository', () => {
     expect(run.status).toBe('valid');
   });
 
-  it('restores completely into an empty database, restores one wedding, and takes format-2 backups that reuse its segments', async () => {
+  it('restores completely into a database, restores one wedding, and takes format-2 backups that reuse its segments', async () => {
     const logger = await silentLogger();
     deps = {
       repo,
