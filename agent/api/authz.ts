@@ -3,6 +3,7 @@ import { SnapshotIdParamsSchema, SnapshotListQuerySchema, EmergencyBackupRequest
 import { WeddingDiffParamsSchema, WeddingListQuerySchema, type BackupHistoryPoint, type WeddingListItem } from '../contract/console.js';
 import { OperationIdParamsSchema } from '../contract/access.js';
 import type { OfflineWedding, TodayResponse } from '../contract/offline.js';
+import { QueuedRestoreConfirmRequestSchema, QueuedRestoreIdParamsSchema, type QueuedRestoreListResponse } from '../contract/queued-restore.js';
 import { JobIdParamsSchema, WeddingIdParamsSchema as SettingsWeddingParamsSchema, type PlanResponse, type StatusResponse } from '../contract/scheduling.js';
 import { WedsyncError } from '../contract/errors.js';
 import {
@@ -348,6 +349,27 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
     },
   },
   'GET /api/events/validations/:id': { action: 'snapshots.read', resource: snapshotParam },
+
+  // Restores queued while the database was unreachable (routes/queued-restores.ts): the queued
+  // item's weddings decide, as for any restore of them; cancelling one is as sensitive as starting it.
+  'GET /api/backup/queued-restores': {
+    action: 'operations.read',
+    async trim(ctx, payload) {
+      const body = payload as QueuedRestoreListResponse;
+      const mine = await ctx.access.organizationWeddingIds(ctx.user.organizationId);
+      return { ...body, queued: body.queued.filter((q) => q.weddingIds.length > 0 && q.weddingIds.every((w) => mine.has(w))) };
+    },
+  },
+  'POST /api/backup/queued-restores/:id/preview': { action: 'restore.preview', resource: queuedResource },
+  'POST /api/backup/queued-restores/:id/confirm': {
+    action: 'restore.start',
+    resource: (ctx) => {
+      parse(QueuedRestoreConfirmRequestSchema, ctx.req.body, 'body');
+      return queuedResource(ctx);
+    },
+    after: restoreStarted,
+  },
+  'POST /api/backup/queued-restores/:id/cancel': { action: 'restore.start', resource: queuedResource },
   'POST /api/backup/recovery-operations/:id/reject': { action: 'restore.approve', resource: pendingResource },
 };
 
@@ -388,6 +410,18 @@ async function undoResource(ctx: Ctx & { user: UserPrincipal }): Promise<Resourc
     recoveryScope: op.recoveryScope,
     weddingDay: op.affectedWeddings.length > 0 && op.affectedWeddings.every((w) => live.get(w)?.weddingDate === day),
   };
+}
+
+/** The weddings a queued restore would rewrite (404 when another organization's: as if absent). */
+async function queuedResource(ctx: Ctx & { user: UserPrincipal }): Promise<Resource> {
+  const { id } = parse(QueuedRestoreIdParamsSchema, ctx.req.params, 'params');
+  if (!ctx.services.queuedRestores) throw new WedsyncError('NOT_FOUND', 'this agent keeps no local cache: no queued restores');
+  const q = await ctx.services.queuedRestores.get(id.toLowerCase());
+  const live = await ctx.access.weddings(q.weddingIds);
+  if (!q.weddingIds.length || q.weddingIds.some((w) => live.get(w)?.organizationId !== ctx.user.organizationId)) throw notFound('queued restore', id);
+  ctx.affected = q.weddingIds;
+  const day = today(ctx);
+  return { organizationIds: q.weddingIds.map((w) => live.get(w)?.organizationId ?? null), recoveryScope: q.recoveryScope, weddingDay: q.weddingIds.every((w) => live.get(w)?.weddingDate === day) };
 }
 
 /** A pending restore's weddings and who asked for it (404 if the user may not see it). */

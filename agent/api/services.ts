@@ -3,6 +3,7 @@ import type { AccessCatalog } from '../catalog/rls.js';
 import type { RestoreServices } from '../jobs/restore-service.js';
 import type { ValidationServices } from '../jobs/verify-service.js';
 import type { OfflineServices } from '../jobs/offline.js';
+import type { QueuedRestoreServices } from '../jobs/queued-restore-service.js';
 import type { BackupStatusServices } from '../jobs/scheduler-service.js';
 
 /**
@@ -24,6 +25,8 @@ export interface ApiServices {
   validation?: ValidationServices;
   /** Wedding-day data from the local cache, database not needed (routes/offline.ts). */
   offline?: OfflineServices;
+  /** Restores queued while the database was unreachable: list, preview, confirm, cancel (routes/queued-restores.ts). */
+  queuedRestores?: QueuedRestoreServices;
   /** Per-user tokens, RLS-scoped visibility, audit log, restore approvals (authz.ts, routes/access.ts); absent: only the agent token works. */
   access?: AccessCatalog;
   /** Backup status, plan, wedding backup settings, job cancel, /metrics (routes/status.ts). */

@@ -138,7 +138,10 @@ export function restoreRequestOf(q: QueuedRestore): RestoreRequest {
  */
 export async function runQueuedRestores(store: CacheStore, openDeps: () => Promise<{ deps: RestoreDeps; close(): Promise<void> }>): Promise<QueuedRestore[]> {
   const out: QueuedRestore[] = [];
-  for (const q of store.listQueuedRestores(['queued'])) {
+  for (const listed of store.listQueuedRestores(['queued'])) {
+    // Another pass (or the API's confirm) may have taken it since the list was read: each item runs once.
+    const q = store.getQueuedRestore(listed.id);
+    if (q?.status !== 'queued') continue;
     const prior = (q.result as QueuedResult | null) ?? {};
     if (prior.awaitingConfirmation) continue;
     const r = q.request as unknown as QueuedRestoreRequest;

@@ -1,6 +1,7 @@
 import type { CacheStore, CachedWedding, RowValues } from '../cache/store.js';
 import { WedsyncError } from '../contract/errors.js';
 import type { OfflineWedding, OfflineWeddingSummary, StreamStatus, TodayResponse } from '../contract/offline.js';
+import type { StatusResponse } from '../contract/scheduling.js';
 
 /**
  * Wedding-day reads from the local cache only: never the database, never S3, so they answer in
@@ -137,4 +138,26 @@ export function refreshSnapshotMirror(store: CacheStore, rows: MirroredSnapshotR
     store.setCheckpoint('snapshots.refreshedAt', new Date().toISOString());
   });
   return rows.length;
+}
+
+/**
+ * GET /api/backup/status while the agent cannot reach its database: degraded, not dead. Nothing
+ * is claimed about RPOs or jobs (they live in the database); the warning says why and what still
+ * works, and the tier 1 stream's state is named.
+ */
+export function offlineStatusResponse(input: { timeZone: string; reason: string; stream: StreamStatus | null; now?: Date }): StatusResponse {
+  const reason = input.reason.replace(/^database unreachable:?\s*/i, '');
+  const warnings = [`database unreachable: ${reason}; serving the local cache (today's weddings, run sheets, queued restores) and reconnecting by itself`];
+  if (input.stream) warnings.push(`tier 1 stream: ${input.stream.mode} (${input.stream.detail})`);
+  return {
+    generatedAt: (input.now ?? new Date()).toISOString(),
+    timeZone: input.timeZone,
+    healthy: false,
+    weddings: [],
+    tiers: [],
+    queue: { pending: 0, running: 0, failedLastDay: 0, retrying: 0 },
+    failingJobs: [],
+    agents: [],
+    warnings,
+  };
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { CacheStore } from '../../cache/store.js';
 import type { Config } from '../../contract/config.js';
-import type { TierOneStream } from '../../jobs/stream.js';
+import type { StreamOptions, TierOneStream } from '../../jobs/stream.js';
 import type { Logger } from '../../logger.js';
 import type { Repository } from '../../repository/repository.js';
 import type { CommandContext } from '../context.js';
@@ -60,7 +60,7 @@ export interface TierOneSetup {
 }
 
 /** The tier 1 stream on the configured database, writing to `store`. */
-export async function createTierOne(config: Config, logger: Logger, store: CacheStore, options: { weddings?: string[]; timeZone?: string; localRepo?: Repository } = {}): Promise<TierOneSetup> {
+export async function createTierOne(config: Config, logger: Logger, store: CacheStore, options: { weddings?: string[]; timeZone?: string; localRepo?: Repository; streamOptions?: Partial<StreamOptions> } = {}): Promise<TierOneSetup> {
   const url = requireDatabaseUrl(config);
   const [{ TierOneStream }, { openStreamSource, slotNameFor }, { openBackupSource }, { openCatalog }, { runBackup }, { schemaMap }] = await Promise.all([
     import('../../jobs/stream.js'),
@@ -82,6 +82,7 @@ export async function createTierOne(config: Config, logger: Logger, store: Cache
     localRepo,
     timeZone: options.timeZone ?? timeZoneOf(),
     ...(options.weddings ? { weddings: options.weddings } : {}),
+    ...(options.streamOptions ? { options: options.streamOptions } : {}),
     // The snapshot catalog mirrored into the cache (browsable offline), at most once a minute.
     async onPlan() {
       const last = store.getCheckpoint('snapshots.refreshedAt');
