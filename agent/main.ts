@@ -153,6 +153,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     repo: Awaited<ReturnType<typeof openRepo>>;
     catalog: Awaited<ReturnType<typeof openCatalog>>;
     restore: NonNullable<ApiServices['restore']>;
+    pointInTime: NonNullable<ApiServices['pointInTime']>;
     validation: NonNullable<ApiServices['validation']>;
     backupStatus: NonNullable<ApiServices['backupStatus']>;
     access: NonNullable<ApiServices['access']>;
@@ -216,6 +217,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const services: ApiServices = {
     restore: whileConnected(() => online?.restore, 'restore'),
+    pointInTime: whileConnected(() => online?.pointInTime, 'point-in-time restore'),
     validation: whileConnected(() => online?.validation, 'validation'),
     offline,
     queuedRestores,
@@ -316,7 +318,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         const rp = op.preRecoverySnapshot ? await catalog.getSnapshot(op.preRecoverySnapshot) : null;
         return rp?.storageLocation === localRepo.location && localRepo.location !== repo.location;
       };
-      const restore: Online['restore'] = {
+      const restoreBoth: Online['restore'] = {
         ...restoreMain,
         undoPreview: async (id) => ((await local(id)) ? restoreLocal : restoreMain).undoPreview(id),
         undo: async (id, t) => ((await local(id)) ? restoreLocal : restoreMain).undo(id, t),
@@ -324,6 +326,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           await Promise.all([restoreMain.idle(), restoreLocal.idle()]);
         },
       };
+      // Point in time (routes/point-in-time.ts): a wedding as it was at T, rebuilt from the cache and
+      // the local repository; previews, row diffs and restores of such snapshots run on that repository.
+      const { createPointInTimeServices, withLocalSnapshots } = await import('./jobs/point-in-time-service.js');
+      const pointInTime = createPointInTimeServices({ restore: { ...restoreDeps, repo: localRepo }, store: cache.store, openLocalRepo: async () => localRepo, catalog });
+      const restore = withLocalSnapshots(restoreBoth, pointInTime);
       opened.push(() => restore.idle());
       // Integrity validation (routes/validation.ts): snapshot validations in the background, one at
       // a time, results in the catalog; one wedding's live data on request.
@@ -371,7 +378,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       opened.push(() => access.close());
       onlinePhotoStore = photoStore;
       return {
-        repo, catalog, restore, validation, backupStatus, access,
+        repo, catalog, restore, pointInTime, validation, backupStatus, access,
         async close() {
           // In the order they were opened, last first (jobs stop before their catalogs close).
           for (const c of opened.reverse()) await c().catch(() => undefined);
@@ -391,7 +398,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
 
   // The console (renderer/dist at `/`, login codes, the wedding directory it picks from).
-  const [{ createConsoleRoutes }, { listWeddings }, { backupHistory }, { diffWeddingBetweenSnapshots }, { registerRestoreRoutes }, { registerValidationRoutes }, { registerStatusRoutes }, { registerQueuedRestoreRoutes }] = await Promise.all([
+  const [{ createConsoleRoutes }, { listWeddings }, { backupHistory }, { diffWeddingBetweenSnapshots }, { registerRestoreRoutes }, { registerValidationRoutes }, { registerStatusRoutes }, { registerQueuedRestoreRoutes }, { registerPointInTimeRoutes }] = await Promise.all([
     import('./api/routes/console.js'),
     import('./source/wedding-directory.js'),
     import('./catalog/backup-history.js'),
@@ -400,6 +407,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     import('./api/routes/validation.js'),
     import('./api/routes/status.js'),
     import('./api/routes/queued-restores.js'),
+    import('./api/routes/point-in-time.js'),
   ]);
   const consoleRoutes = createConsoleRoutes({
     token,
@@ -426,6 +434,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       consoleRoutes.register,
       (a) => registerStatusRoutes(a, services),
       (a) => registerEventRoutes(a, services, { hub, tickets }),
+      (a) => registerPointInTimeRoutes(a, services),
     ],
   });
   const closeOffline = async () => {

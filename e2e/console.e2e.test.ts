@@ -209,6 +209,89 @@ describe('console e2e (Chromium)', () => {
     await screenshot(page, '07-audit');
   });
 
+  it('restores a wedding as of a time within tier 1\'s window (point in time), verified, then undoes it', async () => {
+    const { page } = browser;
+    const call = async (path: string) => (await fetch(`${agent.url}${path}`, { headers: { authorization: `Bearer ${agent.token}` } })).json();
+    // A wedding tier 1 streams (today's), other than the one the wizard test emptied.
+    await expect
+      .poll(async () => ((await call('/api/weddings/today')) as { weddings: { weddingId: string; state: string }[] }).weddings.filter((w) => w.state === 'ready' && w.weddingId !== wedding.id).length, { timeout: 60_000, interval: 500 })
+      .toBeGreaterThan(0);
+    const ready = ((await call('/api/weddings/today')) as { weddings: { weddingId: string; coupleNames: string; state: string }[] }).weddings.find((w) => w.state === 'ready' && w.weddingId !== wedding.id)!;
+    await expect.poll(async () => ((await call(`/api/backup/point-in-time/${ready.weddingId}/window`)) as { window: unknown }).window, { timeout: 60_000, interval: 500 }).not.toBeNull();
+    const digest = async () =>
+      (await world.client.query<{ n: string; h: string | null }>(`SELECT count(*)::text AS n, md5(string_agg(g::text, '|' ORDER BY g.id)) AS h FROM guests g WHERE wedding_id = $1`, [ready.weddingId])).rows[0]!;
+    const before = await digest();
+    expect(Number(before.n)).toBeGreaterThan(0);
+    // T: a whole second after the base, before the guests are deleted.
+    await new Promise((r) => setTimeout(r, 1500));
+    const t = new Date(Math.floor(Date.now() / 1000) * 1000);
+    await new Promise((r) => setTimeout(r, 1100));
+    await world.client.query('DELETE FROM guests WHERE wedding_id = $1', [ready.weddingId]);
+    // The deletion reaches the change log (the cached copy shows no guests).
+    await expect.poll(async () => ((await call(`/api/weddings/${ready.weddingId}/offline`)) as { guests: unknown[] }).guests.length, { timeout: 60_000, interval: 500 }).toBe(0);
+
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Guided restore', exact: true }).click();
+    await page.getByRole('button', { name: 'Start over' }).click().catch(() => undefined);
+    await page.getByLabel(/Search by couple names/).fill(ready.coupleNames);
+    await page.getByRole('button', { name: `Choose ${ready.coupleNames}` }).click();
+    const when = page.getByLabel(/Or restore as of a time/);
+    await when.waitFor();
+    // A time before the window: refused in the form, the button stays off.
+    await when.fill('2001-01-01T00:00:00');
+    await page.getByText(/^Pick a time between/).waitFor();
+    expect(await page.getByRole('button', { name: 'Use this time' }).isDisabled()).toBe(true);
+    await when.fill(t.toISOString().slice(0, 19));
+    await screenshot(page, '06b-restore-point-in-time-pick');
+    await page.getByRole('button', { name: 'Use this time' }).click();
+    await page.getByRole('button', { name: 'Preview changes' }).click();
+    await page.getByLabel('Point in time', { exact: true }).waitFor({ timeout: 60_000 });
+    await page.getByText(`${before.n} inserted`).waitFor();
+    await page.getByRole('button', { name: 'Show rows' }).first().click();
+    await page.getByText('comes back').first().waitFor();
+    await screenshot(page, '06c-restore-point-in-time-preview');
+    await page.getByRole('button', { name: 'Continue to confirmation' }).click();
+    await page.getByLabel(/to confirm/).fill('RESTORE');
+    await page.getByRole('button', { name: 'Restore now' }).click();
+    await page.getByRole('heading', { name: 'Restored and verified' }).waitFor({ timeout: 60_000 });
+    expect(await digest()).toEqual(before);
+    const { rows: ops } = await world.client.query<{ t: string }>(`SELECT operation_type AS t FROM recovery_operations WHERE $1 = ANY(affected_weddings) ORDER BY created_at DESC LIMIT 1`, [ready.weddingId]);
+    expect(ops[0]!.t).toBe('point-in-time');
+    await screenshot(page, '06d-restore-point-in-time-result');
+
+    // Undo reads the recovery point from the local repository, like the restore did.
+    await page.getByRole('button', { name: 'Undo this restore…' }).click();
+    await page.getByText(`${before.n} deleted`).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Continue to confirmation' }).click();
+    await page.getByLabel(/to confirm/).fill('RESTORE');
+    await page.getByRole('button', { name: 'Restore now' }).click();
+    await page.getByRole('heading', { name: 'Undone and verified' }).waitFor({ timeout: 60_000 });
+    expect((await digest()).n).toBe('0');
+
+    // The same over the API alone (what the console calls), which also puts the guests back for
+    // the wedding-day screens that follow.
+    const post = async (path: string, body: unknown) =>
+      fetch(`${agent.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const bad = await post('/api/backup/point-in-time/preview', { weddingId: ready.weddingId, at: 'yesterday' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { fields: { field: string }[] } }).error.fields.map((f) => f.field)).toEqual(['body.at']);
+    const early = await post('/api/backup/point-in-time/preview', { weddingId: ready.weddingId, at: '2001-01-01T00:00:00Z' });
+    expect(early.status).toBe(400);
+    expect(((await early.json()) as { error: { message: string } }).error.message).toMatch(/outside tier 1's window/);
+    const previewed = (await (await post('/api/backup/point-in-time/preview', { weddingId: ready.weddingId, at: t.toISOString(), dataTypes: ['guests'] })).json()) as {
+      pointInTime: { snapshotId: string };
+      preview: { confirmationToken: string; totals: { inserted: number } };
+    };
+    expect(previewed.preview.totals.inserted).toBe(Number(before.n));
+    const started = await post('/api/backup/point-in-time/restore', { weddingId: ready.weddingId, snapshotId: previewed.pointInTime.snapshotId, dataTypes: ['guests'], confirmationToken: previewed.preview.confirmationToken });
+    expect(started.status).toBe(202);
+    const { operation } = (await started.json()) as { operation: { id: string; operationType: string } };
+    expect(operation.operationType).toBe('point-in-time');
+    await expect.poll(async () => ((await call(`/api/backup/recovery-operations/${operation.id}`)) as { operation: { status: string } }).operation.status, { timeout: 60_000, interval: 300 }).toBe('completed');
+    expect(await digest()).toEqual(before);
+    await expect.poll(async () => ((await call(`/api/weddings/${ready.weddingId}/offline`)) as { guests: unknown[] }).guests.length, { timeout: 60_000, interval: 500 }).toBe(Number(before.n));
+    expect(browser.problems).toEqual([]);
+  });
+
   it('rejects bad input in the settings form, naming the field, and saves the corrected settings', async () => {
     const { page } = browser;
     await page.goto(`${agent.url}/#/settings/${wedding.id}`);

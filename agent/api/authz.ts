@@ -18,6 +18,7 @@ import {
 } from '../contract/restore.js';
 import { WeddingIdParamsSchema } from '../contract/validation-report.js';
 import { EventStreamParamsSchema, EventTicketRequestSchema } from '../contract/events.js';
+import { PointInTimePreviewRequestSchema, PointInTimeRestoreRequestSchema, PointInTimeWindowParamsSchema } from '../contract/point-in-time.js';
 import { decide, type Action, type Decision, type Principal, type Resource, type UserPrincipal } from '../core/authz.js';
 import { localDate } from '../core/schedule-time.js';
 import type { AccessCatalog } from '../catalog/rls.js';
@@ -329,6 +330,15 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
   },
   'POST /api/backup/recovery-operations/:id/approve': { action: 'restore.approve', resource: pendingResource },
 
+  // Point in time (routes/point-in-time.ts): the rules of a restore of that one wedding.
+  'GET /api/backup/point-in-time/:weddingId/window': { action: 'weddings.read', resource: (ctx) => weddingResource(ctx, parse(PointInTimeWindowParamsSchema, ctx.req.params, 'params').weddingId) },
+  'POST /api/backup/point-in-time/preview': { action: 'restore.preview', resource: (ctx) => pointInTimeResource(ctx, parse(PointInTimePreviewRequestSchema, ctx.req.body, 'body').weddingId) },
+  'POST /api/backup/point-in-time/restore': {
+    action: 'restore.start',
+    resource: (ctx) => pointInTimeResource(ctx, parse(PointInTimeRestoreRequestSchema, ctx.req.body, 'body').weddingId),
+    after: restoreStarted,
+  },
+
   // Event streams (routes/events.ts): who may watch something is who may read it; a ticket only
   // opens its one stream, and the stream checks the ticket's principal again here.
   'POST /api/events/tickets': {
@@ -422,6 +432,12 @@ async function queuedResource(ctx: Ctx & { user: UserPrincipal }): Promise<Resou
   ctx.affected = q.weddingIds;
   const day = today(ctx);
   return { organizationIds: q.weddingIds.map((w) => live.get(w)?.organizationId ?? null), recoveryScope: q.recoveryScope, weddingDay: q.weddingIds.every((w) => live.get(w)?.weddingDate === day) };
+}
+
+/** A point-in-time restore touches exactly one wedding (wedding-only or selective scope). */
+async function pointInTimeResource(ctx: Ctx & { user: UserPrincipal }, weddingId: string): Promise<Resource> {
+  ctx.affected = [weddingId.toLowerCase()];
+  return { ...(await weddingResource(ctx, weddingId)), recoveryScope: 'wedding-only' };
 }
 
 /** A pending restore's weddings and who asked for it (404 if the user may not see it). */

@@ -5,6 +5,7 @@ import type { ValidationServices } from '../jobs/verify-service.js';
 import type { OfflineServices } from '../jobs/offline.js';
 import type { QueuedRestoreServices } from '../jobs/queued-restore-service.js';
 import type { BackupStatusServices } from '../jobs/scheduler-service.js';
+import type { PointInTimeServices } from '../jobs/point-in-time-service.js';
 
 /**
  * What the HTTP API needs from the rest of the agent. agent/main.ts builds the real one;
@@ -31,6 +32,8 @@ export interface ApiServices {
   access?: AccessCatalog;
   /** Backup status, plan, wedding backup settings, job cancel, /metrics (routes/status.ts). */
   backupStatus?: BackupStatusServices;
+  /** A wedding restored as it was at a time within tier 1's window (routes/point-in-time.ts). */
+  pointInTime?: PointInTimeServices;
   /** Liveness details for GET /healthz. */
   health(): Promise<Record<string, unknown>>;
 }

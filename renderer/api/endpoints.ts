@@ -31,6 +31,16 @@ import {
   UndoRequestSchema,
 } from '../../agent/contract/restore.js';
 import { EventTicketRequestSchema, EventTicketResponseSchema } from '../../agent/contract/events.js';
+import { PointInTimePreviewRequestSchema, PointInTimePreviewResponseSchema, PointInTimeRestoreRequestSchema, PointInTimeWindowParamsSchema, PointInTimeWindowResponseSchema } from '../../agent/contract/point-in-time.js';
+import {
+  QueuedRestoreConfirmRequestSchema,
+  QueuedRestoreConfirmResponseSchema,
+  QueuedRestoreIdParamsSchema,
+  QueuedRestoreListQuerySchema,
+  QueuedRestoreListResponseSchema,
+  QueuedRestorePreviewResponseSchema,
+  QueuedRestoreResponseSchema,
+} from '../../agent/contract/queued-restore.js';
 import { SnapshotValidationResponseSchema, ValidateSnapshotRequestSchema, validationRunSchema, weddingDataReportSchema } from '../../agent/contract/validation-report.js';
 
 /**
@@ -84,6 +94,13 @@ export const endpoints = {
   auditLog: endpoint('GET', '/api/audit', z.object({ query: AuditListQuerySchema.partial().strict() }).partial().strict(), AuditListResponseSchema),
   getRecoveryOperation: endpoint('GET', '/api/backup/recovery-operations/:id', z.object({ params: idParams }).strict(), RecoveryOperationResponseSchema),
   weddingsToday: endpoint('GET', '/api/weddings/today', z.object({ query: TodayQuerySchema }).partial().strict(), TodayResponseSchema),
+  pointInTimeWindow: endpoint('GET', '/api/backup/point-in-time/:weddingId/window', z.object({ params: PointInTimeWindowParamsSchema }).strict(), PointInTimeWindowResponseSchema),
+  pointInTimePreview: endpoint('POST', '/api/backup/point-in-time/preview', z.object({ body: PointInTimePreviewRequestSchema }).strict(), PointInTimePreviewResponseSchema),
+  pointInTimeRestore: endpoint('POST', '/api/backup/point-in-time/restore', z.object({ body: PointInTimeRestoreRequestSchema }).strict(), RecoveryOperationResponseSchema),
+  listQueuedRestores: endpoint('GET', '/api/backup/queued-restores', z.object({ query: QueuedRestoreListQuerySchema.partial().strict() }).partial().strict(), QueuedRestoreListResponseSchema),
+  previewQueuedRestore: endpoint('POST', '/api/backup/queued-restores/:id/preview', z.object({ params: QueuedRestoreIdParamsSchema }).strict(), QueuedRestorePreviewResponseSchema),
+  confirmQueuedRestore: endpoint('POST', '/api/backup/queued-restores/:id/confirm', z.object({ params: QueuedRestoreIdParamsSchema, body: QueuedRestoreConfirmRequestSchema }).strict(), QueuedRestoreConfirmResponseSchema),
+  cancelQueuedRestore: endpoint('POST', '/api/backup/queued-restores/:id/cancel', z.object({ params: QueuedRestoreIdParamsSchema }).strict(), QueuedRestoreResponseSchema),
   eventTicket: endpoint('POST', '/api/events/tickets', z.object({ body: EventTicketRequestSchema }).strict(), EventTicketResponseSchema),
   offlineWedding: endpoint('GET', '/api/weddings/:id/offline', z.object({ params: OfflineWeddingParamsSchema }).strict(), OfflineWeddingSchema),
 } as const;

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { WeddingListItem } from '../../../agent/contract/console.js';
+import type { PointInTimeBody } from '../../../agent/contract/point-in-time.js';
 import type { RecoveryOperation, RestorePlanRequest, RestorePreview } from '../../../agent/contract/restore.js';
 import type { SnapshotSummary } from '../../../agent/contract/api.js';
 import { AgentError } from '../../api/client.js';
@@ -12,7 +13,7 @@ import { Badge, Empty, ErrorState, LiveNote, Loading, PageHeader, ProgressBar, v
 import { DiffRows } from './DiffRows.js';
 import { VerificationResult } from './VerificationResult.js';
 
-const STEPS = ['Wedding', 'Snapshot', 'Scope', 'Preview', 'Confirm', 'Progress', 'Result'] as const;
+const STEPS = ['Wedding', 'Snapshot or time', 'Scope', 'Preview', 'Confirm', 'Progress', 'Result'] as const;
 const DATA_TYPES = ['guests', 'timeline', 'vendors', 'photos'] as const;
 type DataType = (typeof DATA_TYPES)[number];
 
@@ -84,7 +85,52 @@ function PickWedding({ onPick }: { onPick: (w: WeddingListItem) => void }) {
   );
 }
 
-function PickSnapshot({ wedding, onPick, onBack }: { wedding: WeddingListItem; onPick: (s: SnapshotSummary) => void; onBack: () => void }) {
+/** `datetime-local` value (this browser's zone) ↔ ISO instant. */
+function toLocalInput(iso: string): string {
+  const d = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/**
+ * "As of a time" instead of a snapshot: tier 1 keeps every change of a wedding in its
+ * high-priority period, so any moment since its base snapshot can be rebuilt. The window comes
+ * from the agent; a time outside it is refused here and, again, by the agent.
+ */
+function PickTime({ wedding, onPick }: { wedding: WeddingListItem; onPick: (at: string) => void }) {
+  const client = useClient();
+  const win = useLoad(() => client.call('pointInTimeWindow', { params: { weddingId: wedding.id } }), [wedding.id]);
+  const [value, setValue] = useState('');
+  if (win.state === 'loading') return <Loading what="the point-in-time window" />;
+  if (win.state === 'error') return <ErrorState error={win.error} onRetry={win.reload} what="point-in-time restore" />;
+  const w = win.data.window;
+  if (!w) return <p className="muted">Point in time is not available for this wedding: {win.data.reason}.</p>;
+  const at = value ? new Date(value) : null;
+  const outside = at !== null && (Number.isNaN(at.getTime()) || at.getTime() < Date.parse(w.from) - 1000 || at.getTime() > Date.now());
+  return (
+    <form
+      className="filters"
+      aria-label="Point in time"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (at && !outside) onPick(at.toISOString());
+      }}
+    >
+      <div className="field">
+        <label htmlFor="pit-at">Or restore as of a time (since {formatDateTime(w.from)})</label>
+        <input id="pit-at" type="datetime-local" step={1} min={toLocalInput(w.from)} max={toLocalInput(new Date().toISOString())} value={value} onChange={(e) => setValue(e.target.value)} aria-invalid={outside || undefined} aria-describedby="pit-hint" />
+        <div id="pit-hint" className={outside ? 'field-error' : 'field-hint'}>
+          {outside ? `Pick a time between ${formatDateTime(w.from)} and now.` : "Tier 1 keeps every change since the wedding's base snapshot."}
+        </div>
+      </div>
+      <button type="submit" disabled={!at || outside}>
+        Use this time
+      </button>
+    </form>
+  );
+}
+
+function PickSnapshot({ wedding, onPick, onPickTime, onBack }: { wedding: WeddingListItem; onPick: (s: SnapshotSummary) => void; onPickTime: (at: string) => void; onBack: () => void }) {
   const client = useClient();
   const list = useLoad(
     () => client.call('listSnapshots', { query: { weddingId: wedding.id, limit: 200 } }).then((r) => r.snapshots.filter((s) => s.snapshotType !== 'recovery-point')),
@@ -130,6 +176,7 @@ function PickSnapshot({ wedding, onPick, onBack }: { wedding: WeddingListItem; o
             </table>
           </div>
         ))}
+      <PickTime wedding={wedding} onPick={onPickTime} />
       <div className="wizard-actions">
         <button type="button" onClick={onBack}>
           Back
@@ -139,10 +186,10 @@ function PickSnapshot({ wedding, onPick, onBack }: { wedding: WeddingListItem; o
   );
 }
 
-function PickScope({ snapshot, initial, onNext, onBack }: { snapshot: SnapshotSummary; initial: { whole: boolean; types: DataType[] }; onNext: (v: { whole: boolean; types: DataType[] }) => void; onBack: () => void }) {
+function PickScope({ snapshot, initial, onNext, onBack }: { snapshot: SnapshotSummary | null; initial: { whole: boolean; types: DataType[] }; onNext: (v: { whole: boolean; types: DataType[] }) => void; onBack: () => void }) {
   const [whole, setWhole] = useState(initial.whole);
   const [types, setTypes] = useState<DataType[]>(initial.types);
-  const available = DATA_TYPES.filter((t) => !snapshot.dataTypes || snapshot.dataTypes.includes(t));
+  const available = DATA_TYPES.filter((t) => !snapshot?.dataTypes || snapshot.dataTypes.includes(t));
   const toggle = (t: DataType) => setTypes((cur) => (cur.includes(t) ? cur.filter((x) => x !== t) : [...cur, t]));
   const invalid = !whole && types.length === 0;
   return (
@@ -180,13 +227,19 @@ function PickScope({ snapshot, initial, onNext, onBack }: { snapshot: SnapshotSu
   );
 }
 
-function Preview({ plan, preview, onNext, onBack }: { plan: RestorePlanRequest; preview: RestorePreview; onNext: () => void; onBack: () => void }) {
+function Preview({ plan, preview, pointInTime, onNext, onBack }: { plan: RestorePlanRequest; preview: RestorePreview; pointInTime: PointInTimeBody | null; onNext: () => void; onBack: () => void }) {
   const [open, setOpen] = useState<string | null>(null);
   const t = preview.totals;
   const nothing = t.inserted + t.updated + t.deleted === 0;
   return (
     <div className="panel">
       <h2>Preview: what will change</h2>
+      {pointInTime && (
+        <p aria-label="Point in time">
+          As of <strong>{formatDateTime(pointInTime.at)}</strong>: the base snapshot of {shortId(pointInTime.baseSnapshotId)} plus {formatNumber(pointInTime.changesApplied)} logged changes → {formatNumber(pointInTime.rows)} rows.
+          {pointInTime.photos.withoutFile > 0 ? ` ${pointInTime.photos.withoutFile} photo(s) of that time have no file in the local repository: their rows come back, their files stay as they are.` : ''}
+        </p>
+      )}
       <p>
         Restoring from the {preview.plan.snapshotType} snapshot of {formatDateTime(preview.plan.snapshotCreatedAt)} into <strong>{preview.plan.target}</strong>:{' '}
         <Badge tone="ok">{formatNumber(t.inserted)} inserted</Badge> <Badge tone="warn">{formatNumber(t.updated)} updated</Badge> <Badge tone="bad">{formatNumber(t.deleted)} deleted</Badge>{' '}
@@ -308,7 +361,7 @@ function Progress({ operation, channel }: { operation: RecoveryOperation; channe
 }
 
 /**
- * Guided restore: wedding → snapshot → scope → preview (row-level diff) → type-to-confirm →
+ * Guided restore: wedding → snapshot (or a point in time) → scope → preview (row-level diff) → type-to-confirm →
  * live progress (pushed, polled as a fallback) → verification result → undo. Undo restores the operation's recovery
  * point through the same preview → confirm path, so the coordinator sees what undo changes.
  */
@@ -317,6 +370,9 @@ export function RestoreWizard({ route }: { route: Route }) {
   const [step, setStep] = useState(0);
   const [wedding, setWedding] = useState<WeddingListItem | null>(null);
   const [snapshot, setSnapshot] = useState<SnapshotSummary | null>(null);
+  /** Restore as of this time instead of a snapshot (point in time). */
+  const [at, setAt] = useState<string | null>(null);
+  const [pointInTime, setPointInTime] = useState<PointInTimeBody | null>(null);
   const [scope, setScope] = useState<{ whole: boolean; types: DataType[] }>({ whole: false, types: ['guests'] });
   const [plan, setPlan] = useState<RestorePlanRequest | null>(null);
   const [preview, setPreview] = useState<RestorePreview | null>(null);
@@ -345,6 +401,24 @@ export function RestoreWizard({ route }: { route: Route }) {
     }
   };
 
+  /** Preview the wedding as of `when`: the agent rebuilds its rows at that time, then previews restoring them. */
+  const runPointInTimePreview = async (weddingId: string, when: string, types: DataType[] | null) => {
+    setPlan(null);
+    setPreview(null);
+    setPreviewError(null);
+    setPointInTime(null);
+    setStep(3);
+    try {
+      const r = await client.call('pointInTimePreview', { body: { weddingId, at: when, ...(types ? { dataTypes: types } : {}) } });
+      setPointInTime(r.pointInTime);
+      // The plan the row listing asks about: the rebuilt snapshot, same scope.
+      setPlan(types ? { backupId: r.pointInTime.snapshotId, recoveryScope: 'selective', weddingIds: [weddingId], dataTypes: types } : { backupId: r.pointInTime.snapshotId, recoveryScope: 'wedding-only', weddingIds: [weddingId] });
+      setPreview(r.preview);
+    } catch (err) {
+      setPreviewError(err as Error);
+    }
+  };
+
   const confirm = async () => {
     if (!plan || !preview) return;
     setBusy(true);
@@ -352,7 +426,11 @@ export function RestoreWizard({ route }: { route: Route }) {
     try {
       const r = undoOf
         ? await client.call('undo', { params: { id: undoOf.id }, body: { confirmationToken: preview.confirmationToken } })
-        : await client.call('emergencyRestore', { body: { ...plan, confirmationToken: preview.confirmationToken } });
+        : pointInTime
+          ? await client.call('pointInTimeRestore', {
+              body: { weddingId: pointInTime.weddingId, snapshotId: pointInTime.snapshotId, ...(plan.dataTypes ? { dataTypes: plan.dataTypes } : {}), confirmationToken: preview.confirmationToken },
+            })
+          : await client.call('emergencyRestore', { body: { ...plan, confirmationToken: preview.confirmationToken } });
       setOperation(r.operation);
       setStep(5);
     } catch (err) {
@@ -379,6 +457,7 @@ export function RestoreWizard({ route }: { route: Route }) {
 
   const startUndo = (op: RecoveryOperation) => {
     if (!op.preRecoverySnapshot) return;
+    setPointInTime(null);
     setUndoOf(op);
     setOperation(null);
     // The plan here only serves the row listing; what undo does is the agent's undo preview.
@@ -397,6 +476,8 @@ export function RestoreWizard({ route }: { route: Route }) {
     setStep(0);
     setWedding(null);
     setSnapshot(null);
+    setAt(null);
+    setPointInTime(null);
     setPlan(null);
     setPreview(null);
     setOperation(null);
@@ -448,6 +529,7 @@ export function RestoreWizard({ route }: { route: Route }) {
           ) : (
             <>
               Wedding: <strong>{wedding.coupleNames}</strong> ({formatDate(wedding.weddingDate)}){snapshot && step > 1 ? ` · snapshot of ${formatDateTime(snapshot.createdAt)}` : ''}
+              {at && step > 1 ? ` · as of ${formatDateTime(at)}` : ''}
             </>
           )}
         </p>
@@ -467,18 +549,25 @@ export function RestoreWizard({ route }: { route: Route }) {
             onBack={() => setStep(0)}
             onPick={(s) => {
               setSnapshot(s);
+              setAt(null);
+              setStep(2);
+            }}
+            onPickTime={(when) => {
+              setSnapshot(null);
+              setAt(when);
               setStep(2);
             }}
           />
         )}
-        {step === 2 && wedding && snapshot && (
+        {step === 2 && wedding && (snapshot || at) && (
           <PickScope
             snapshot={snapshot}
             initial={scope}
             onBack={() => setStep(1)}
             onNext={(v) => {
               setScope(v);
-              void runPreview(v.whole ? { backupId: snapshot.id, recoveryScope: 'wedding-only', weddingIds: [wedding.id] } : { backupId: snapshot.id, recoveryScope: 'selective', weddingIds: [wedding.id], dataTypes: v.types });
+              if (at) void runPointInTimePreview(wedding.id, at, v.whole ? null : v.types);
+              else if (snapshot) void runPreview(v.whole ? { backupId: snapshot.id, recoveryScope: 'wedding-only', weddingIds: [wedding.id] } : { backupId: snapshot.id, recoveryScope: 'selective', weddingIds: [wedding.id], dataTypes: v.types });
             }}
           />
         )}
@@ -493,7 +582,7 @@ export function RestoreWizard({ route }: { route: Route }) {
             {previewError && (
               <div className="panel">
                 <h2>Preview: what will change</h2>
-                <ErrorState error={previewError} onRetry={() => plan && void runPreview(plan, undoOf?.id)} what="the preview" />
+                <ErrorState error={previewError} onRetry={() => (at && wedding && !undoOf ? void runPointInTimePreview(wedding.id, at, scope.whole ? null : scope.types) : plan && void runPreview(plan, undoOf?.id))} what="the preview" />
                 <div className="wizard-actions">
                   <button type="button" onClick={() => setStep(undoOf ? 6 : 2)}>
                     Back
@@ -501,7 +590,7 @@ export function RestoreWizard({ route }: { route: Route }) {
                 </div>
               </div>
             )}
-            {preview && plan && <Preview plan={plan} preview={preview} onBack={() => setStep(undoOf ? 6 : 2)} onNext={() => setStep(4)} />}
+            {preview && plan && <Preview plan={plan} preview={preview} pointInTime={undoOf ? null : pointInTime} onBack={() => setStep(undoOf ? 6 : 2)} onNext={() => setStep(4)} />}
           </>
         )}
         {step === 4 && preview && wedding && <Confirm preview={preview} wedding={wedding} busy={busy} error={confirmError} onConfirm={() => void confirm()} onBack={() => setStep(3)} />}
