@@ -175,17 +175,31 @@ describe('backup engine (real PostgreSQL, folder repository)', () => {
     const logger = await silentLogger();
     const attempt = runBackup(
       {
-        openSource: () => openBackupSource(world.db.url, DEFAULT_SCHEMA_MAP, 2),
+        // The first segment waits until the export's connections are gone: however slow the
+        // machine, the loss lands mid-export (each worker awaits its sink before reading on).
+        openSource: async () => {
+          const source = await openBackupSource(world.db.url, DEFAULT_SCHEMA_MAP, 2);
+          return {
+            ...source,
+            export: (items, sink, onProgress) =>
+              source.export(
+                items,
+                async (segment) => {
+                  if (!killed) {
+                    killed = true;
+                    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'wedsync-backup export%' AND pid <> pg_backend_pid()`);
+                  }
+                  return sink(segment);
+                },
+                onProgress,
+              ),
+          };
+        },
         catalog: world.catalog,
         repo,
         photoStore: world.photoStore,
         map: DEFAULT_SCHEMA_MAP,
         logger,
-        onProgress: () => {
-          if (killed) return;
-          killed = true;
-          void admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'wedsync-backup export%' AND pid <> pg_backend_pid()`);
-        },
       },
       { type: 'full' },
     );

@@ -128,6 +128,10 @@ function keyHash(buf: Buffer, start: number, end: number): number {
 export async function exportItem(client: pg.Client, item: WorkItem, sink: SegmentSink, result: TableExport, onRows: (rows: number, bytes: number) => void): Promise<void> {
   const { to } = await import('pg-copy-streams');
   const stream = client.query(to(copyStatement(item)));
+  // pg-copy-streams emits a connection error on the stream itself; if it arrives after the loop
+  // below has stopped listening (between CopyDone and ReadyForQuery) it would crash the process.
+  // The loop still sees errors while it runs, and the client's next query reports a lost connection.
+  stream.on('error', () => undefined);
   const wedding = item.weddingColumn !== null;
 
   let parts: Buffer[] = [];
