@@ -11,7 +11,8 @@ import { CodecPool, closeCodecPool, codecPool, codecThreads, poolFor } from './c
 import { openChecked } from './codec-tasks.js';
 import { AAD, packName } from './format.js';
 import { initRepository, openRepository } from './repository.js';
-import { TEST_KDF, guestRows } from './test-helpers.js';
+import { MemoryBlobStore } from '../storage/memory/memory-store.js';
+import { RecordingStore, TEST_KDF, guestRows } from './test-helpers.js';
 
 const key = { encryption: randomBytes(32), mac: randomBytes(32) };
 const codec = new BlobCodec(key, 3);
@@ -193,5 +194,65 @@ describe('repository reads through the pool (real files)', () => {
     expect(shape(pooled)).toEqual(shape(inline));
     expect(shape(inline)).toMatchObject({ code: 'INTEGRITY', message: expect.stringMatching(new RegExp(`^blob ${ids[7]} in packs/.* is damaged: authentication failed`)) });
     await store.close();
+  });
+
+  it('a big session seals on the pool: packs laid out as inline sealing lays them, readable before and after flush, dedup while pending', async () => {
+    const data = Array.from({ length: 60 }, (_, i) => (i % 7 === 6 ? randomBytes(30_000) : guestRows(1000 + i, 150)));
+    const sessions: Array<{ store: RecordingStore; stats: unknown; ids: string[] }> = [];
+    for (const offload of ['none', '0']) {
+      if (offload === '0') process.env.WEDSYNC_CODEC_OFFLOAD_BYTES = '0';
+      else process.env.WEDSYNC_CODEC_OFFLOAD_BYTES = String(Number.MAX_SAFE_INTEGER);
+      const store = new RecordingStore(new MemoryBlobStore(`pool-writer-${offload}`));
+      const repo = await initRepository(store, 'pool test', { kdf: TEST_KDF, packSize: 128 * 1024 });
+      const ids: string[] = [];
+      for (const d of data) {
+        const saved = await repo.saveBlob('segment', d);
+        expect(saved.isNew).toBe(true);
+        if (offload === '0') expect(saved.storedLength).toBeNull();
+        ids.push(saved.id);
+      }
+      // The same content again while the first copy may still be at a worker: stored once.
+      const again = await repo.saveBlob('segment', Buffer.from(data[3]!));
+      expect(again).toMatchObject({ id: ids[3], isNew: false });
+      // Read back before flush (waits for the worker when needed).
+      expect((await repo.loadBlob(ids[59]!)).equals(data[59]!)).toBe(true);
+      const flushed = await repo.flush();
+      const reopened = await openRepository(store, 'pool test');
+      const got = await reopened.loadBlobs(ids);
+      for (const [i, id] of ids.entries()) expect(got.get(id)!.equals(data[i]!)).toBe(true);
+      // Where each blob landed: pack number and offset, in save order (ids differ between the two repositories, lengths do not).
+      const packOrder = new Map(flushed.packIds.map((p, i) => [p, i]));
+      const places = ids.map((id) => {
+        const e = reopened.blobEntry(id)!;
+        return [packOrder.get(e.packId), e.offset, e.length];
+      });
+      sessions.push({ store, stats: { ...flushed.stats, places }, ids });
+    }
+    process.env.WEDSYNC_CODEC_OFFLOAD_BYTES = '0';
+    const [inline, pooled] = sessions;
+    expect(pooled!.stats).toEqual(inline!.stats);
+    const packSizes = (r: RecordingStore) => r.puts.filter((p) => p.name.startsWith('packs/')).map((p) => p.size);
+    expect(packSizes(pooled!.store)).toEqual(packSizes(inline!.store));
+    expect(packSizes(inline!.store).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a worker failure fails the session with a typed error; discard() recovers', async () => {
+    const store = new MemoryBlobStore('pool-writer-failure');
+    const repo = await initRepository(store, 'pool test', { kdf: TEST_KDF, packSize: 128 * 1024 });
+    await repo.saveBlob('segment', guestRows(1, 100));
+    // The pool the session uses goes away under it.
+    await closeCodecPool();
+    const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => repo.saveBlob('segment', guestRows(10 + i, 100))));
+    const flush = await repo.flush().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(flush).toBeInstanceOf(WedsyncError);
+    expect(flush).toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/codec pool is closed/) });
+    expect(results.every((r) => r.status === 'fulfilled' || (r.reason as WedsyncError).code === 'INTERNAL')).toBe(true);
+    await repo.discardUnflushed();
+    const ok = await repo.saveBlob('segment', guestRows(99, 100));
+    await repo.flush();
+    expect((await repo.loadBlob(ok.id)).equals(guestRows(99, 100))).toBe(true);
   });
 });

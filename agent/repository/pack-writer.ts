@@ -1,6 +1,8 @@
 import { WedsyncError } from '../contract/errors.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { type BlobCodec, looksCompressed, sha256Hex } from './codec.js';
+import { type BlobCodec, type MasterKey, looksCompressed, sha256Hex } from './codec.js';
+import { type CodecPool, poolFor } from './codec-pool.js';
+import type { SealSpan } from './codec-tasks.js';
 import { AAD, type BlobType, indexName, packName } from './format.js';
 import { type IndexedPack, type MasterIndex, encodeIndexFile } from './index-file.js';
 import { MAX_BLOB_LENGTH, type PackBlob, assemblePack } from './pack.js';
@@ -12,8 +14,12 @@ export interface SaveBlobResult {
   isNew: boolean;
   /** Plaintext length. */
   rawLength: number;
-  /** Sealed (compressed + encrypted) length of the stored copy, new or existing. */
-  storedLength: number;
+  /**
+   * Sealed (compressed + encrypted) length of the stored copy, new or existing; null while the
+   * blob is still being sealed by a codec worker (big sessions) — the session stats count it
+   * once it is.
+   */
+  storedLength: number | null;
   /** Photos only: plain SHA-256 of the bytes, to compare with photos.sha256. */
   sha256?: string;
 }
@@ -47,6 +53,9 @@ export interface PackWriterOptions {
   packSize: number;
   /** Pack uploads in flight at once; further full packs wait (bounds memory to ~ (uploads + 1) × packSize). */
   uploadConcurrency: number;
+  /** The key and zstd level, for sealing on the codec pool's worker threads (big sessions). */
+  key: MasterKey;
+  compressionLevel: number;
 }
 
 /** A blob stored in this session but not yet in an index file. */
@@ -59,7 +68,32 @@ interface SessionBlob {
   packId: string | null;
   /** The sealed bytes while its pack is still in memory, so it can be read back before upload. */
   sealed: Buffer[] | null;
+  /** True while a codec worker seals it: offset and length are not known yet. */
+  pending: boolean;
+  /** Saves of the same content while it was pending: counted in bytesStored once its length is known. */
+  reusedWhilePending: number;
 }
+
+/** Blobs collected for one trip to a codec worker: plaintexts copied side by side into `buffer`. */
+interface Batch {
+  buffer: Buffer;
+  used: number;
+  spans: SealSpan[];
+  blobs: Array<{ id: string; type: BlobType; entry: SessionBlob }>;
+}
+
+/** Plaintext bytes a batch collects before it goes to a worker (one round trip per ~MiB, not per blob). */
+const BATCH_BYTES = 1024 * 1024;
+/** A batch not full this long after its first blob goes anyway (the producer may be waiting on its source). */
+const BATCH_WAIT_MS = 2;
+/** Plaintext bytes saved but not yet placed in a pack at most: save() waits beyond it (backpressure). */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+/**
+ * Saves that need no I/O resolve at once; after this long without giving the event loop a turn,
+ * one resolves on the next turn instead, so a backup of unchanged data (nothing to seal, nearly
+ * every save a dedup hit) never holds the loop: the agent keeps answering API requests.
+ */
+const YIELD_EVERY_MS = 8;
 
 interface OpenPack {
   parts: Buffer[];
@@ -94,10 +128,18 @@ function emptyPack(): OpenPack {
  *   never store the same blob twice within one writer.
  * - Bounded memory: `save` resolves once the blob is buffered and, if that filled a pack, the pack's
  *   upload has started; at most `uploadConcurrency` uploads run at once. Awaiting each `save`
- *   therefore caps memory at about (uploadConcurrency + 1) × packSize.
+ *   therefore caps memory at about (uploadConcurrency + 1) × packSize, plus MAX_PENDING_BYTES of
+ *   plaintext waiting for a codec worker in big sessions.
+ * - Off the caller's thread: once a session has stored OFFLOAD_MIN_BYTES (codec-pool.ts), new blobs
+ *   are compressed and encrypted on the codec pool's worker threads, in batches; they are placed
+ *   in packs in the order they were saved, exactly as inline sealing would place them. Small
+ *   sessions (an emergency backup of one wedding) seal inline and never start a thread. The id
+ *   (HMAC) is always computed at once, so dedup stays synchronous.
+ * - The event loop gets a turn at least every YIELD_EVERY_MS of saves (see there).
  * - Durability: nothing saved is durable until `flush` resolves (packs uploaded, then the index
  *   file). A crash before that leaves packs no index names; they cost space, never correctness.
- * - The first failed upload makes every later `save`/`flush` reject with that error, until `discard`.
+ * - The first failed upload (or codec worker failure) makes every later `save`/`flush` reject with
+ *   that error, until `discard`.
  */
 export class PackWriter {
   private open = emptyPack();
@@ -108,6 +150,15 @@ export class PackWriter {
   private counters = emptyStats();
   /** Bumped by discard(), so a pack that was waiting for an upload slot is not uploaded after it. */
   private generation = 0;
+  /** The codec pool, once this session stores enough to use it (null: seal inline). */
+  private pool: CodecPool | null = null;
+  private batch: Batch | null = null;
+  private batchTimer: NodeJS.Timeout | null = null;
+  /** Batches are placed one after another, in save order: the end of that chain (never rejects). */
+  private placing: Promise<void> = Promise.resolve();
+  private pendingBytes = 0;
+  private pendingWaiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  private lastTurn = performance.now();
 
   constructor(
     private readonly store: BlobStore,
@@ -138,6 +189,7 @@ export class PackWriter {
   sessionBlob(blobId: string): { sealed: Buffer | null; packId: string | null; offset: number; length: number; rawLength: number } | undefined {
     const blob = this.session.get(blobId);
     if (!blob) return undefined;
+    if (blob.pending) throw new WedsyncError('INTERNAL', `blob ${blobId} is still being sealed: settle() before reading it back`);
     return {
       sealed: blob.sealed ? Buffer.concat(blob.sealed, blob.length) : null,
       packId: blob.packId,
@@ -145,6 +197,11 @@ export class PackWriter {
       length: blob.length,
       rawLength: blob.rawLength,
     };
+  }
+
+  /** True while the blob is saved but still being sealed by a codec worker (settle() to read it back). */
+  isPending(blobId: string): boolean {
+    return this.session.get(blobId)?.pending === true;
   }
 
   save(type: BlobType, plaintext: Uint8Array): Promise<SaveBlobResult> {
@@ -158,42 +215,155 @@ export class PackWriter {
     const known = this.index.get(id) ?? this.session.get(id);
     if (known) {
       stats.blobsReused++;
-      stats.bytesStored += known.length;
-      // A resolved promise, not an async function: the reuse path must stay cheap for the
-      // second backup of unchanged data, where nearly every call lands here.
-      return Promise.resolve({ id, isNew: false, rawLength, storedLength: known.length, ...(sha256 ? { sha256 } : {}) });
+      const pending = 'pending' in known && known.pending;
+      if (pending) known.reusedWhilePending++;
+      else stats.bytesStored += known.length;
+      // Not an async function: the reuse path must stay cheap for the second backup of
+      // unchanged data, where nearly every call lands here.
+      return this.resolved({ id, isNew: false, rawLength, storedLength: pending ? null : known.length, ...(sha256 ? { sha256 } : {}) });
     }
     if (rawLength > MAX_BLOB_LENGTH - 64) {
       return Promise.reject(new WedsyncError('BAD_INPUT', `blob of ${rawLength} bytes is larger than a pack can describe`));
     }
 
     const compress = type === 'photo' && looksCompressed(plaintext) ? 'never' : 'auto';
-    const { parts, length } = this.codec.sealParts(plaintext, AAD.blob(id), compress);
+    stats.blobsNew++;
+    stats.bytesRawNew += rawLength;
+    // The session turns to the pool once it has stored enough (before that, the pipeline is empty,
+    // so inline and pooled blobs never interleave out of order).
+    this.pool ??= poolFor(stats.bytesRawNew);
+    if (this.pool) return this.saveLater(id, type, plaintext, compress, sha256);
 
+    const { parts, length } = this.codec.sealParts(plaintext, AAD.blob(id), compress);
+    const entry: SessionBlob = { type, offset: 0, length, rawLength, packId: null, sealed: parts, pending: false, reusedWhilePending: 0 };
+    this.session.set(id, entry);
+    const sealing = this.place(id, entry, parts);
+    const result: SaveBlobResult = { id, isNew: true, rawLength, storedLength: length, ...(sha256 ? { sha256 } : {}) };
+    return sealing ? sealing.then(() => result) : this.resolved(result);
+  }
+
+  /** Queues a new blob for a codec worker; resolves at once unless too much is pending already. */
+  private saveLater(id: string, type: BlobType, plaintext: Uint8Array, compress: SealSpan['compress'], sha256: string | undefined): Promise<SaveBlobResult> {
+    const rawLength = plaintext.length;
+    const entry: SessionBlob = { type, offset: -1, length: -1, rawLength, packId: null, sealed: null, pending: true, reusedWhilePending: 0 };
+    this.session.set(id, entry);
+    let batch = this.batch;
+    if (batch && batch.used + rawLength > batch.buffer.length) {
+      this.dispatch();
+      batch = null;
+    }
+    if (!batch) {
+      // A buffer of its own (never Node's shared pool), so it is handed to the worker, not copied.
+      batch = this.batch = { buffer: Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES, rawLength)), used: 0, spans: [], blobs: [] };
+      this.batchTimer = setTimeout(() => this.dispatch(), BATCH_WAIT_MS);
+    }
+    // The one copy of the plaintext: the caller may reuse its buffer once this resolves.
+    batch.buffer.set(plaintext, batch.used);
+    batch.spans.push({ id, offset: batch.used, length: rawLength, compress });
+    batch.blobs.push({ id, type, entry });
+    batch.used += rawLength;
+    this.pendingBytes += rawLength;
+    if (batch.used >= BATCH_BYTES) this.dispatch();
+    const result: SaveBlobResult = { id, isNew: true, rawLength, storedLength: null, ...(sha256 ? { sha256 } : {}) };
+    if (this.pendingBytes <= MAX_PENDING_BYTES) return this.resolved(result);
+    this.dispatch();
+    return new Promise((resolve, reject) => this.pendingWaiters.push({ resolve: () => resolve(result), reject }));
+  }
+
+  /** Sends the collecting batch to the pool; its blobs are placed (in order) once sealed. */
+  private dispatch(): void {
+    const batch = this.batch;
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimer = null;
+    if (!batch || !this.pool) return;
+    this.batch = null;
+    const generation = this.generation;
+    const sealing = this.pool.seal(this.options.key, this.options.compressionLevel, batch.buffer, batch.spans, true);
+    sealing.catch(() => undefined); // observed below, in order
+    this.placing = this.placing.then(async () => {
+      try {
+        const { sealed, lengths } = await sealing;
+        let pos = 0;
+        for (const [i, { id, entry }] of batch.blobs.entries()) {
+          const length = lengths[i]!;
+          const parts = [sealed.subarray(pos, pos + length)];
+          pos += length;
+          if (generation !== this.generation || this.failure) return;
+          entry.pending = false;
+          // Waits for an upload slot when this filled a pack: the backpressure reaches save() through pendingBytes.
+          await this.place(id, entry, parts);
+          this.pendingBytes -= entry.rawLength;
+        }
+      } catch (error) {
+        if (generation === this.generation) this.failure ??= { error };
+      }
+      this.releaseWaiters();
+    });
+  }
+
+  private releaseWaiters(): void {
+    if (this.failure) {
+      const waiters = this.pendingWaiters;
+      this.pendingWaiters = [];
+      for (const w of waiters) w.reject(this.failure.error);
+      return;
+    }
+    while (this.pendingWaiters.length && this.pendingBytes <= MAX_PENDING_BYTES) this.pendingWaiters.shift()!.resolve();
+  }
+
+  /**
+   * Puts a sealed blob into the open pack (sealing the pack first if the blob would push it past
+   * the target, and after if it is full). Returns the upload-slot wait of a pack it sealed, if any.
+   */
+  private place(id: string, entry: SessionBlob, parts: Buffer[]): Promise<void> | null {
+    const length = parts.reduce((a, p) => a + p.length, 0);
     let sealing: Promise<void> | null = null;
     // Seal the open pack first if this blob would push it past the target: packs stay near
     // packSize instead of growing by one large photo.
     if (this.open.length > 0 && this.open.length + length > this.options.packSize) sealing = this.sealOpenPack();
 
     const pack = this.open;
-    const entry: SessionBlob = { type, offset: pack.length, length, rawLength, packId: null, sealed: parts };
+    entry.offset = pack.length;
+    entry.length = length;
+    entry.sealed = parts;
     for (const part of parts) pack.parts.push(part);
-    pack.blobs.push({ id, type, offset: pack.length, length, rawLength });
+    pack.blobs.push({ id, type: entry.type, offset: pack.length, length, rawLength: entry.rawLength });
     pack.entries.push(entry);
     pack.length += length;
-    this.session.set(id, entry);
 
-    stats.blobsNew++;
-    stats.bytesRawNew += rawLength;
-    stats.bytesStored += length;
+    const stats = this.counters;
+    stats.bytesStored += length * (1 + entry.reusedWhilePending);
     stats.bytesNew += length;
 
-    const result: SaveBlobResult = { id, isNew: true, rawLength, storedLength: length, ...(sha256 ? { sha256 } : {}) };
     if (pack.length >= this.options.packSize) {
       const second = this.sealOpenPack();
       sealing = sealing ? Promise.all([sealing, second]).then(() => undefined) : second;
     }
-    return sealing ? sealing.then(() => result) : Promise.resolve(result);
+    return sealing;
+  }
+
+  /** `value` now, or on the event loop's next turn if it has not had one for YIELD_EVERY_MS. */
+  private resolved<T>(value: T): Promise<T> {
+    if (performance.now() - this.lastTurn < YIELD_EVERY_MS) return Promise.resolve(value);
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        this.lastTurn = performance.now();
+        resolve(value);
+      }),
+    );
+  }
+
+  /**
+   * Waits until every blob saved so far is sealed and placed in a pack (not necessarily
+   * uploaded): then sessionBlob() knows where each is. Rejects with the session's failure.
+   */
+  async settle(): Promise<void> {
+    this.dispatch();
+    for (let placing = this.placing; ; placing = this.placing) {
+      await placing;
+      if (placing === this.placing) break;
+    }
+    if (this.failure) throw this.failure.error;
   }
 
   /**
@@ -202,6 +372,7 @@ export class PackWriter {
    * Saves should not run concurrently with a flush: they are kept, but count in the next session.
    */
   async flush(): Promise<FlushResult> {
+    await this.settle();
     if (this.open.blobs.length > 0) await this.sealOpenPack();
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     if (this.failure) throw this.failure.error;
@@ -220,6 +391,7 @@ export class PackWriter {
     // Forget only what the index file now covers: a save that raced with this flush stays in the session.
     for (const pack of packs) for (const blob of pack.blobs) this.session.delete(blob.id);
     this.counters = emptyStats();
+    this.pool = null;
     return result;
   }
 
@@ -230,6 +402,14 @@ export class PackWriter {
   async discard(): Promise<void> {
     this.generation++;
     this.open = emptyPack();
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batch = null;
+    this.batchTimer = null;
+    // Batches still at a worker finish there, and are dropped (their generation is gone).
+    await this.placing;
+    this.pendingBytes = 0;
+    for (const w of this.pendingWaiters.splice(0)) w.resolve();
+    this.pool = null;
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     this.uploaded = [];
     this.session.clear();

@@ -227,7 +227,7 @@ describe('blobs', () => {
     const backup2 = await again.flush();
     expect(backup2).toMatchObject({ indexId: null, packIds: [] });
     expect(backup2.stats).toMatchObject({ blobsNew: 0, blobsReused: 40, bytesNew: 0 });
-    expect(backup2.stats.bytesStored).toBe(backup1.stats.bytesStored - first.storedLength);
+    expect(backup2.stats.bytesStored).toBe(backup1.stats.bytesStored - first.storedLength!);
     expect(store.bytesPut('packs/')).toBe(packBytes);
   });
 

@@ -351,6 +351,8 @@ export class Repository {
     this.writer = new PackWriter(store, codec, this.index, {
       packSize: config.settings.packSize,
       uploadConcurrency: Math.max(1, Math.floor(options.uploadConcurrency)),
+      key: master,
+      compressionLevel: config.settings.compressionLevel,
     });
   }
 
@@ -438,6 +440,7 @@ export class Repository {
    */
   async loadBlob(blobId: string): Promise<Buffer> {
     await this.ensureIndex();
+    if (this.writer.isPending(blobId)) await this.writer.settle();
     const pending = this.writer.sessionBlob(blobId);
     if (pending?.sealed) return this.decodeBlob(blobId, pending.sealed, 'an unflushed pack');
     const entry: IndexEntry | { packId: string; offset: number; length: number } | undefined =
@@ -461,7 +464,14 @@ export class Repository {
     await this.ensureIndex();
     const byPack = new Map<string, Array<{ id: string; offset: number; length: number }>>();
     const inMemory: string[] = [];
-    for (const id of new Set(blobIds)) {
+    const wanted = new Set(blobIds);
+    // Blobs of this session still at a codec worker: wait until they are placed in packs.
+    for (const id of wanted) {
+      if (!this.writer.isPending(id)) continue;
+      await this.writer.settle();
+      break;
+    }
+    for (const id of wanted) {
       const pending = this.writer.sessionBlob(id);
       if (pending?.sealed) {
         inMemory.push(id);
