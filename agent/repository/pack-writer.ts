@@ -421,9 +421,10 @@ export class PackWriter {
    * Starts a new pack for the next saves (uploading the open one, if it holds anything): keeps
    * blobs of another kind (trees) in packs of their own, as restic keeps tree and data packs apart.
    */
-  sealPack(): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure.error);
-    return this.open.blobs.length > 0 ? this.sealOpenPack() : Promise.resolve();
+  async sealPack(): Promise<void> {
+    // Blobs still at a codec worker belong in the pack being closed: place them first.
+    await this.settle();
+    if (this.open.blobs.length > 0) await this.sealOpenPack();
   }
 
   /** Seals the open pack synchronously (so later saves go to a fresh one), then waits for an upload slot. */

@@ -755,6 +755,8 @@ export class Repository {
       for (const p of w.photos) if (!this.writer.has(p.blobId)) throw this.missingReference(p.blobId);
     }
     const saved = await this.saveBlob('tree', encodeTree(bucket, weddings));
+    // Stored lengths of what it references: every blob of this session placed in a pack first.
+    await this.writer.settle();
     return treeEntryOf(bucket, saved.id, weddings, (id) => this.blobStoredLength(id));
   }
 
