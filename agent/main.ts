@@ -136,7 +136,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     import('./cli/commands/restore-at.js'),
   ]);
   const localRepo = await openLocalRepository(config, logger);
-  const cache = await openLocalCache(config, logger, { repo: localRepo }).catch(async (err: unknown) => {
+  // The agent serves this file for hours: the full integrity_check at start, whatever the marker says.
+  const cache = await openLocalCache(config, logger, { repo: localRepo, check: 'full' }).catch(async (err: unknown) => {
     await localRepo.store.close();
     throw err;
   });

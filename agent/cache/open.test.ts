@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkCacheFile, openCache } from './open.js';
+import { checkCacheFile, markerPath, openCache } from './open.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wedsync-cache-open-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,5 +50,45 @@ describe('opening the local cache', () => {
     expect(opened.store.stats().rows).toBe(0);
     opened.store.close();
     expect(readdirSync(dir).some((f) => f.startsWith('c.sqlite.corrupt-'))).toBe(true);
+  });
+
+  it('a clean close leaves a marker that lets the next open skip quick_check; any change to the file brings the check back', () => {
+    const path = join(dir, 'd.sqlite');
+    const first = openCache(path);
+    expect(first.checked).toBe('new');
+    first.store.setCheckpoint('x', '1');
+    expect(existsSync(markerPath(path))).toBe(false); // open for writing: no marker vouches for it
+    first.store.close();
+    expect(existsSync(markerPath(path))).toBe(true);
+    const second = openCache(path);
+    expect(second.checked).toBe('marker');
+    second.store.close();
+    // The agent checks everything at start, marker or not.
+    const agent = openCache(path, { check: 'full' });
+    expect(agent.checked).toBe('integrity');
+    agent.store.close();
+    // Same size, new bytes (a damaged block rewritten): the marker no longer matches, the check runs and finds it.
+    const bytes = readFileSync(path);
+    for (let i = 0; i < 512; i++) bytes[bytes.length - 1024 + i] = 0xa5;
+    bytes.fill(0x5a, 100, 4096); // the schema page
+    writeFileSync(path, bytes);
+    const damaged = openCache(path);
+    expect(damaged.checked).toBe('quick');
+    expect(damaged.rebuilt).not.toBeNull();
+    damaged.store.close();
+  });
+
+  it('a forged or stale marker is not trusted', () => {
+    const path = join(dir, 'e.sqlite');
+    const { store } = openCache(path);
+    store.close();
+    writeFileSync(markerPath(path), JSON.stringify({ state: '1:2:3:4|null' }));
+    const again = openCache(path);
+    expect(again.checked).toBe('quick');
+    again.store.close();
+    writeFileSync(markerPath(path), 'not json');
+    const third = openCache(path);
+    expect(third.checked).toBe('quick');
+    third.store.close();
   });
 });

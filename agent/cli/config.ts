@@ -1,5 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { homedir, availableParallelism, platform, userInfo } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   ConfigFileSchema,
@@ -13,6 +13,7 @@ import {
   type ConfigFile,
 } from '../contract/config.js';
 import { WedsyncError } from '../contract/errors.js';
+import { defaultHome } from './home.js';
 import { parseOrThrow } from '../contract/validation.js';
 
 /** Flags the CLI passes in (commander's camel-cased option values). */
@@ -30,17 +31,8 @@ export interface ConfigFlags {
   lockTimeout?: string;
 }
 
-/**
- * The OS's per-user data folder. Root gets /var/lib/wedsync-backup, as system services do:
- * root's home is not reachable by the `postgres` user that runs the embedded database.
- */
-export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
-  const os = platform();
-  if (os === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'wedsync-backup');
-  if (os === 'darwin') return join(homedir(), 'Library', 'Application Support', 'wedsync-backup');
-  if (userInfo().uid === 0) return '/var/lib/wedsync-backup';
-  return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'wedsync-backup');
-}
+// The OS's per-user data folder (cli/home.ts: shared with the fast offline read path, which loads no zod).
+export { defaultHome };
 
 function readConfigFile(path: string, explicit: boolean): ConfigFile {
   if (!existsSync(path)) {

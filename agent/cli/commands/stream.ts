@@ -7,6 +7,7 @@ import type { Repository } from '../../repository/repository.js';
 import type { CommandContext } from '../context.js';
 import type { CommandResult } from '../output.js';
 import { requireDatabaseUrl, requirePassphrase } from '../config.js';
+import { timeZoneOf } from './cache.js';
 
 /**
  * Tier 1 wiring shared by the agent (main.ts) and the CLI: the local cache under WEDSYNC_HOME
@@ -20,9 +21,7 @@ export function localRepositoryPath(config: Config): string {
   return join(config.home, 'local-repository');
 }
 
-export function timeZoneOf(opts: Record<string, unknown> = {}): string {
-  return (opts.timeZone as string | undefined) ?? process.env.WEDSYNC_TIME_ZONE ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-}
+export { timeZoneOf };
 
 /** The local repository, created with the repository passphrase when missing. */
 export async function openLocalRepository(config: Config, logger: Logger): Promise<Repository> {
@@ -37,9 +36,9 @@ export async function openLocalRepository(config: Config, logger: Logger): Promi
  * The cache, opened and checked. When it was damaged and a passphrase is at hand, it is refilled
  * from the local repository before anyone reads it.
  */
-export async function openLocalCache(config: Config, logger: Logger, options: { repo?: Repository | null } = {}): Promise<{ store: CacheStore; rebuilt: { reason: string; movedTo: string; weddings: number } | null }> {
+export async function openLocalCache(config: Config, logger: Logger, options: { repo?: Repository | null; check?: 'full' | 'auto' } = {}): Promise<{ store: CacheStore; rebuilt: { reason: string; movedTo: string; weddings: number } | null }> {
   const { openCache, cachePath } = await import('../../cache/open.js');
-  const opened = openCache(cachePath(config.home));
+  const opened = openCache(cachePath(config.home), { check: options.check ?? 'auto' });
   if (!opened.rebuilt) return { store: opened.store, rebuilt: null };
   logger.warn({ reason: opened.rebuilt.reason, movedTo: opened.rebuilt.movedTo }, 'the local cache was damaged: moved aside, rebuilding it from the local repository');
   let weddings = 0;
