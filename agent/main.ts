@@ -307,7 +307,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       // Confirmed restores run in the backup queue: their recovery point writes to the repository.
       const restoreDeps = {
         map, logger, liveUrl: url, openTarget: openRestoreTarget, recovery, tokens: new ConfirmationTokens(), photoStore, parallelism: config.parallelism,
-        backup: { catalog, openSource: (u: string, whole: boolean) => openBackupSource(u, map, whole ? config.parallelism : 1, { lockTimeoutMs: config.lockTimeoutMs }) },
+        backup: { catalog, openSource: (u: string, whole: boolean, o: { snapshot: string }) => openBackupSource(u, map, whole ? config.parallelism : 1, { lockTimeoutMs: config.lockTimeoutMs, ...o }) },
         exclusive: <T>(task: () => Promise<T>) => backups.run(task),
         onProgress: (id: string, p: Parameters<EventHubType['restoreProgress']>[1]) => hub.restoreProgress(id, p),
       };

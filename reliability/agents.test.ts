@@ -142,7 +142,7 @@ describe('a restore while a backup runs', () => {
       recovery,
       tokens: new ConfirmationTokens(),
       photoStore: world.photoStore,
-      backup: { catalog: world.catalog, openSource: (url, whole) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1) },
+      backup: { catalog: world.catalog, openSource: (url, whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1, o) },
     };
     for (let round = 0; round < pick(3, 10); round++) {
       await world.client.query(`DELETE FROM guests WHERE wedding_id = $1`, [wedding]);

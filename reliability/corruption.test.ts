@@ -169,7 +169,7 @@ describe('damaged repositories: detected before a restore changes anything', () 
             recovery,
             tokens: new ConfirmationTokens(),
             photoStore: world.photoStore,
-            backup: { catalog: world.catalog, openSource: (url, whole) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1) },
+            backup: { catalog: world.catalog, openSource: (url, whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1, o) },
           };
           const request: RestoreRequest = { snapshotId: manifest.snapshotId, recoveryScope: 'wedding-only', weddingIds: [wedding] };
           const { preview, prepared } = await previewRestore(deps, request);

@@ -63,7 +63,7 @@ describe('restore killed -9 mid-apply and at random moments', () => {
       recovery,
       tokens: new ConfirmationTokens(),
       photoStore: world.photoStore,
-      backup: { catalog: world.catalog, openSource: (url, whole) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1) },
+      backup: { catalog: world.catalog, openSource: (url, whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1, o) },
     };
     snapshotId = (await world.backup({ type: 'full' })).snapshotId;
     wedding = (await world.repo.loadManifest(snapshotId)).weddings[0]!.weddingId;

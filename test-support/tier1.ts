@@ -165,7 +165,7 @@ export async function openRestoreDeps(url: string, repo: Repository): Promise<{ 
       recovery,
       tokens: new ConfirmationTokens(),
       photoStore: null,
-      backup: { catalog, openSource: (u: string) => openBackupSource(u, DEFAULT_SCHEMA_MAP, 1) },
+      backup: { catalog, openSource: (u: string, _whole: boolean, o: { snapshot: string }) => openBackupSource(u, DEFAULT_SCHEMA_MAP, 1, o) },
     },
     async close() {
       await Promise.all([catalog.close(), recovery.close()]);

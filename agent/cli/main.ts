@@ -201,6 +201,7 @@ export function buildProgram(): Command {
     .option('--at <iso-time>', "restore the wedding as it was at this time, within tier 1's window, e.g. 2026-06-01T14:00:00Z (queued when the database is unreachable)", isoInstant)
     .option('--data-types <list>', 'comma-separated: guests,timeline,photos,vendors (required for selective; with --at: only these)', dataTypes)
     .option('--target-url <url>', 'restore into this database instead of the live one (an empty one gets the schema too)')
+    .option('--target-photo-store <location>', "with --target-url: write the photo files in scope to this photo store (a folder or s3://bucket/prefix); without it such a restore writes none and says so")
     .option('--dry-run', 'only show what would change')
     .option('--yes', 'confirm: restore without asking (with --at while the database is unreachable: run it as soon as it is back)')
     .hook('preAction', (cmd) => checkRestoreArguments(cmd.opts(), cmd.processedArgs[0] as string | undefined));
@@ -208,6 +209,7 @@ export function buildProgram(): Command {
   define(program, 'undo', "undo a restore: bring back the recovery point it took (same weddings and tables)", () => import('./commands/undo.js'))
     .argument('<operation>', 'recovery operation id', uuid)
     .option('--target-url <url>', 'the database the restore wrote into, when it was not the live one')
+    .option('--target-photo-store <location>', 'with --target-url: the photo store that restore wrote photo files to')
     .option('--dry-run', 'only show what would change')
     .option('--yes', 'confirm: undo without asking');
 

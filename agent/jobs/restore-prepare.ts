@@ -23,6 +23,12 @@ export interface RestoreRequest {
   dataTypes?: DataType[] | undefined;
   /** Another database instead of the live one (--target-url). */
   targetUrl?: string | undefined;
+  /**
+   * With targetUrl: the photo store the photo files in scope go to (--target-photo-store; the
+   * store itself is RestoreDeps.photoStore). Without it such a restore writes no photo file and
+   * says so in the preview and the result. Bound into the plan's fingerprint.
+   */
+  targetPhotoStore?: string | undefined;
   /** Undo: exact tables of the recovery point, and the operation undone. */
   tables?: string[] | undefined;
   undoOf?: string | undefined;
@@ -89,6 +95,7 @@ function fingerprintOf(plan: RestorePlan, request: RestoreRequest, target: strin
     tables: plan.scopes.map((s) => s.table.qualified).sort(),
     target,
     undoOf: request.undoOf ?? null,
+    ...(request.targetPhotoStore ? { targetPhotoStore: request.targetPhotoStore } : {}),
   });
   return createHash('sha256').update(canonical).digest('hex');
 }

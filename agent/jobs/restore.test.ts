@@ -61,7 +61,7 @@ describe('guided restore (real PostgreSQL, folder repository)', () => {
       recovery,
       tokens: new ConfirmationTokens(),
       photoStore: world.photoStore,
-      backup: { catalog: world.catalog, openSource: (url) => openBackupSource(url, DEFAULT_SCHEMA_MAP, 1) },
+      backup: { catalog: world.catalog, openSource: (url, _whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, 1, o) },
     };
     const result = await world.backup({ type: 'full' });
     full = await world.repo.loadManifest(result.snapshotId);

@@ -33,8 +33,12 @@ export interface RestoreDeps extends PrepareDeps {
   tokens: ConfirmationTokens;
   /** Photo files; null or a restore into another database (--target-url) skips them. */
   photoStore: BlobStore | null;
-  /** For the recovery point: the backup catalog and a source on a database URL (`whole`: a whole-database export). */
-  backup: { catalog: Catalog; openSource(url: string, whole: boolean): Promise<BackupSource> };
+  /**
+   * For the recovery point: the backup catalog and a source on a database URL (`whole`: a
+   * whole-database export) that reads through `options.snapshot` — the apply transaction's
+   * exported snapshot (SnapshotSessionOptions.snapshot). A source that ignores it is refused.
+   */
+  backup: { catalog: Catalog; openSource(url: string, whole: boolean, options: { snapshot: string }): Promise<BackupSource> };
   onProgress?: (operationId: string, progress: RestoreProgress) => void;
   /**
    * Runs the confirmed part (recovery point, apply) in turn with other repository writers: the
@@ -45,6 +49,8 @@ export interface RestoreDeps extends PrepareDeps {
   parallelism?: number;
   /** Test hook: inside the apply transaction, after the merge (e.g. to cut the connection). */
   afterMerge?: () => Promise<void>;
+  /** Test hook: inside the apply transaction, right after the recovery point was taken (e.g. to let another session try to write). */
+  afterRecoveryPoint?: () => Promise<void>;
   /** Test hook: after the apply committed, before the outcome is recorded again and the owner lock released (e.g. to kill the process). */
   afterCommit?: () => Promise<void>;
 }
@@ -67,11 +73,20 @@ function operationType(request: RestoreRequest): RecoveryOperationType {
   return request.recoveryScope === 'complete' ? 'full-restore' : request.recoveryScope === 'selective' ? 'selective-restore' : 'emergency-restore';
 }
 
-/** Photos are written back only into the live database's photo store. */
+/**
+ * Where photo files in scope are written: the live photo store for a restore into the live
+ * database; for a restore into another database (--target-url), only a photo store given for it
+ * (request.targetPhotoStore, opened as deps.photoStore) — never the live one. Otherwise none are
+ * written, and `skipped` says so: the preview shows it, and the result records it, so a restore
+ * never claims photo files it did not write.
+ */
 function photoTarget(deps: RestoreDeps, prepared: PreparedRestore): { store: BlobStore | null; skipped?: string } {
-  if (!prepared.plan.photos.length) return { store: null };
-  if (prepared.request.targetUrl) return { store: null, skipped: 'photo files are not written for a restore into another database (--target-url)' };
-  if (!deps.photoStore) return { store: null, skipped: 'no photo store is available: photo files are not written' };
+  const n = prepared.plan.photos.length;
+  if (!n) return { store: null };
+  if (prepared.request.targetUrl && !prepared.request.targetPhotoStore) {
+    return { store: null, skipped: `${n} photo file(s) in scope NOT restored: a restore into another database (--target-url) writes photo files only to a photo store given for it with --target-photo-store LOCATION` };
+  }
+  if (!deps.photoStore) return { store: null, skipped: `${n} photo file(s) in scope NOT restored: no photo store is available` };
   return { store: deps.photoStore };
 }
 
@@ -209,13 +224,22 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
     const toWrite = photo.store ? await photosToWrite(photo.store, p.plan.photos) : [];
     const photoBlobs = photo.store ? await loadPhotoBlobs(deps.repo, toWrite) : new Map<string, Buffer>();
 
-    // The recovery point: what the rows in scope are now (nothing to keep in an empty database).
-    if (!p.emptyTarget) {
+    // The recovery point: exactly the rows the apply will overwrite. Taken inside the apply
+    // transaction once it holds the locks (nothing to keep in an empty database), through that
+    // transaction's exported snapshot: a write that lands before the locks is in it, none after.
+    const takeRecoveryPoint = async (snapshot: string) => {
       progress('recovery-point');
       const complete = p.plan.recoveryScope === 'complete';
       const rp = await runBackup(
         {
-          openSource: () => deps.backup.openSource(p.target.url, complete),
+          openSource: async () => {
+            const source = await deps.backup.openSource(p.target.url, complete, { snapshot });
+            if (source.importedSnapshot !== snapshot) {
+              await source.close();
+              throw new WedsyncError('INTERNAL', 'the recovery point source did not read through the apply transaction\'s snapshot (backup.openSource must pass options.snapshot on)');
+            }
+            return source;
+          },
           catalog: deps.backup.catalog,
           repo: deps.repo,
           photoStore: photo.store,
@@ -226,7 +250,9 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
       );
       recoveryPoint = rp.snapshotId;
       await deps.recovery.setRecoveryPoint(operationId, recoveryPoint);
-    }
+      await deps.afterRecoveryPoint?.();
+      progress('apply', 0, p.scopes.length);
+    };
 
     let photosWritten = 0;
     // Photo files go back last, inside the database work: a failure there undoes the rows too.
@@ -249,8 +275,17 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
         agg.deleted += c.deleted;
       }
       return () => ({
-        dataRestored: { target: p.targetLabel, emptyTarget: p.emptyTarget, tables: result.changes, byDataType, photosWritten, ...(photo.skipped ? { photosSkipped: photo.skipped } : {}) },
-        successMetrics: { verified: true, recoveryPoint, ...result.verification, sequencesAdvanced: result.sequencesAdvanced, photosChecked: photosWritten },
+        dataRestored: {
+          target: p.targetLabel,
+          emptyTarget: p.emptyTarget,
+          tables: result.changes,
+          byDataType,
+          photosInScope: p.plan.photos.length,
+          photosWritten,
+          ...(photo.store && p.request.targetPhotoStore ? { photoStore: p.request.targetPhotoStore } : {}),
+          ...(photo.skipped ? { photosSkipped: photo.skipped } : {}),
+        },
+        successMetrics: { verified: true, recoveryPoint, ...result.verification, sequencesAdvanced: result.sequencesAdvanced, photosChecked: photosWritten, ...(photo.skipped ? { photosNotRestored: p.plan.photos.length } : {}) },
         actualDurationMs: Date.now() - started,
       });
     };
@@ -288,6 +323,7 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
         tables,
         weddingsTable: { table: deps.map.weddings.table, idColumn: deps.map.weddings.idColumn },
         expectLiveDigest: liveDigest,
+        underLock: takeRecoveryPoint,
         onPhase,
         ...(deps.afterMerge ? { afterMerge: deps.afterMerge } : {}),
         beforeCommit: writeBack,

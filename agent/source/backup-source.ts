@@ -12,6 +12,8 @@ import { photoRows, weddingFacts, type PhotoRow, type WeddingFacts } from './wed
  */
 export interface BackupSource {
   readonly journalSnapshot: string;
+  /** The exported snapshot this source reads in (SnapshotSessionOptions.snapshot), else null. */
+  readonly importedSnapshot: string | null;
   readonly databaseName: string;
   readonly serverVersion: string;
   readonly schema: SchemaInfo;
@@ -54,6 +56,7 @@ export async function openBackupSource(url: string, map: SchemaMap, parallelism:
   };
   return {
     journalSnapshot: session.journalSnapshot,
+    importedSnapshot: session.importedSnapshot,
     databaseName: session.databaseName,
     serverVersion: session.serverVersion,
     schema,

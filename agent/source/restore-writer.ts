@@ -47,6 +47,14 @@ export interface ApplyOptions {
   weddingsTable: { table: string; idColumn: string };
   /** Digest (digestRows) of the rows in scope the preview saw: CONFLICT when they changed since. */
   expectLiveDigest?: string;
+  /**
+   * Runs once the rows in scope are locked and found as the preview saw them, before anything
+   * changes, with an exported snapshot (pg_export_snapshot) of this transaction's view: a
+   * recovery point read through it holds exactly the rows this apply will overwrite — no
+   * concurrent write can slip in between (the locks hold writers off until COMMIT). Throwing
+   * rolls back.
+   */
+  underLock?: (snapshot: string) => Promise<void>;
   /** Runs after verification, before COMMIT (photo files); throwing rolls back. */
   beforeCommit?: () => Promise<void>;
   onPhase?: (phase: ApplyPhase, done: number, total: number) => void;
@@ -208,6 +216,11 @@ export async function applyRestore(client: pg.Client, url: string, options: Appl
       if (digestRows(seen) !== options.expectLiveDigest) {
         throw new WedsyncError('CONFLICT', 'the rows to restore changed after the preview was made: preview again and confirm the new preview — nothing was changed');
       }
+    }
+
+    if (options.underLock) {
+      const { rows } = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
+      await options.underLock(rows[0]!.snapshot);
     }
 
     // Stage the snapshot's rows.

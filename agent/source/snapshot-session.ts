@@ -14,6 +14,8 @@ export interface SnapshotSession {
   readonly journalSnapshot: string;
   readonly databaseName: string;
   readonly serverVersion: string;
+  /** The snapshot given in the options, when the session imported one (else null). */
+  readonly importedSnapshot: string | null;
   readonly url: string;
   /** The lock wait bound of every export transaction, for error messages. */
   readonly lockTimeoutMs: number;
@@ -23,6 +25,12 @@ export interface SnapshotSession {
 export interface SnapshotSessionOptions {
   /** How long a COPY may wait for a lock another transaction holds on its table (default 2 minutes). */
   lockTimeoutMs?: number;
+  /**
+   * An exported snapshot (pg_export_snapshot) of another, still open, transaction to read in
+   * instead of a new one: a restore's recovery point sees exactly the rows its apply
+   * transaction locked and is about to overwrite.
+   */
+  snapshot?: string;
 }
 
 export const DEFAULT_EXPORT_LOCK_TIMEOUT_MS = DEFAULT_LOCK_TIMEOUT_MS;
@@ -50,9 +58,11 @@ export async function openSnapshotSession(url: string, workers: number, options:
   };
   try {
     await coordinator.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    const imported = options.snapshot ?? null;
+    if (imported !== null) await coordinator.query(`SET TRANSACTION SNAPSHOT '${imported.replace(/'/g, '')}'`);
     await limitWaits(coordinator, lockTimeoutMs);
     const { rows } = await coordinator.query<{ snap: string; cur: string; db: string; ver: string }>(
-      `SELECT pg_export_snapshot() AS snap, pg_current_snapshot()::text AS cur, current_database() AS db, current_setting('server_version') AS ver`,
+      `SELECT ${imported !== null ? `'${imported.replace(/'/g, '')}'` : 'pg_export_snapshot()'} AS snap, pg_current_snapshot()::text AS cur, current_database() AS db, current_setting('server_version') AS ver`,
     );
     const info = rows[0]!;
     const clients = await Promise.all(Array.from({ length: Math.max(0, workers - 1) }, () => connect(url, { applicationName: 'wedsync-backup export worker' })));
@@ -71,6 +81,7 @@ export async function openSnapshotSession(url: string, workers: number, options:
       journalSnapshot: info.cur,
       databaseName: info.db,
       serverVersion: info.ver,
+      importedSnapshot: imported,
       url,
       lockTimeoutMs,
       close,

@@ -47,7 +47,7 @@ const deps = {
   recovery,
   tokens: new ConfirmationTokens(),
   photoStore,
-  backup: { catalog, openSource: (url, whole) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1) },
+  backup: { catalog, openSource: (url, whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1, o) },
   onProgress: (_id, p) => say(`PHASE ${p.phase}`),
   ...(spec.holdAfterCommitMs
     ? {

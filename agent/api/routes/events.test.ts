@@ -63,7 +63,7 @@ describe('event streams (SSE over a real HTTP server, real PostgreSQL and reposi
       recovery,
       tokens: new ConfirmationTokens(),
       photoStore: world.photoStore,
-      backup: { catalog: world.catalog, openSource: (url) => openBackupSource(url, DEFAULT_SCHEMA_MAP, 1) },
+      backup: { catalog: world.catalog, openSource: (url, _whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, 1, o) },
       // The confirmed part waits for the test to open its stream first.
       exclusive: async (task) => {
         await gate;

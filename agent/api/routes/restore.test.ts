@@ -37,7 +37,7 @@ describe('restore API routes (fastify inject, real PostgreSQL)', () => {
       recovery,
       tokens: new ConfirmationTokens(),
       photoStore: world.photoStore,
-      backup: { catalog: world.catalog, openSource: (url) => openBackupSource(url, DEFAULT_SCHEMA_MAP, 1) },
+      backup: { catalog: world.catalog, openSource: (url, _whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, 1, o) },
     });
     const unused = () => Promise.reject(new WedsyncError('NOT_FOUND', 'not in this test'));
     const services: ApiServices = { restore, health: async () => ({}), snapshots: { list: unused, get: unused, emergencyBackup: unused } };

@@ -46,7 +46,7 @@ export async function openLocalRestoreDeps(config: Config, logger: Logger, local
     recovery,
     tokens: new ConfirmationTokens(),
     photoStore,
-    backup: { catalog, openSource: (u: string) => openBackupSource(u, map, 1, { lockTimeoutMs: config.lockTimeoutMs }) },
+    backup: { catalog, openSource: (u: string, _whole: boolean, o: { snapshot: string }) => openBackupSource(u, map, 1, { lockTimeoutMs: config.lockTimeoutMs, ...o }) },
   };
   return {
     deps,

@@ -26,8 +26,11 @@ export interface RestoreSession {
  * Opens what a restore needs: repository, catalogs, photo store (only when photos may be written).
  * `repo`: restore from this repository (already open, left open) instead of the configured one —
  * a point in time reads the local repository, where tier 1 keeps its snapshots.
+ * `photoStore`: the photo store of a restore into another database (--target-photo-store),
+ * opened (created when a folder is missing) instead of the configured one; failing to open it
+ * fails the command, since the user asked for it.
  */
-export async function openRestoreSession(ctx: CommandContext, options: { photos: boolean; repo?: Repository }): Promise<RestoreSession> {
+export async function openRestoreSession(ctx: CommandContext, options: { photos: boolean; repo?: Repository; photoStore?: string | undefined }): Promise<RestoreSession> {
   const url = requireDatabaseUrl(ctx.config);
   const given = options.repo;
   // The key derivation (scrypt) runs in the thread pool: start it first, load the rest meanwhile.
@@ -42,7 +45,12 @@ export async function openRestoreSession(ctx: CommandContext, options: { photos:
     import('../services.js'),
   ]);
   const map = schemaMap(ctx.config);
-  const opened = await Promise.allSettled([opening, openCatalog(url), openRecoveryCatalog(url), options.photos ? openPhotoStore(ctx.config, ctx.logger) : Promise.resolve(null)] as const);
+  const photos: Promise<Awaited<ReturnType<typeof openPhotoStore>>> = !options.photos
+    ? Promise.resolve(null)
+    : options.photoStore
+      ? import('../../storage/open.js').then(({ openBlobStore }) => openBlobStore(options.photoStore!, { create: true }))
+      : openPhotoStore(ctx.config, ctx.logger);
+  const opened = await Promise.allSettled([opening, openCatalog(url), openRecoveryCatalog(url), photos] as const);
   const [repo, catalog, recovery, photoStore] = opened.map((r) => (r.status === 'fulfilled' ? r.value : null)) as [
     Awaited<typeof opening> | null,
     Awaited<ReturnType<typeof openCatalog>> | null,
@@ -76,7 +84,7 @@ export async function openRestoreSession(ctx: CommandContext, options: { photos:
     photoStore,
     parallelism: ctx.config.parallelism,
     // A whole-database recovery point is a full export: it gets the configured workers.
-    backup: { catalog, openSource: (u, whole) => openBackupSource(u, map, whole ? ctx.config.parallelism : 1, { lockTimeoutMs: ctx.config.lockTimeoutMs }) },
+    backup: { catalog, openSource: (u, whole, o) => openBackupSource(u, map, whole ? ctx.config.parallelism : 1, { lockTimeoutMs: ctx.config.lockTimeoutMs, ...o }) },
   };
   return {
     deps,
@@ -139,11 +147,12 @@ export function previewText(p: RestorePreview): string {
 }
 
 export function operationText(op: RecoveryOperation): string {
-  const restored = op.dataRestored as { byDataType?: Record<string, { inserted: number; updated: number; deleted: number }>; photosWritten?: number } | null;
+  const restored = op.dataRestored as { byDataType?: Record<string, { inserted: number; updated: number; deleted: number }>; photosWritten?: number; photoStore?: string; photosSkipped?: string } | null;
   const metrics = op.successMetrics as { checked?: number; rows?: number; contentChecked?: number } | null;
   const lines = [`${op.operationType} ${op.id} ${op.status} in ${((op.actualDurationMs ?? 0) / 1000).toFixed(2)} s`];
   for (const [k, c] of Object.entries(restored?.byDataType ?? {})) lines.push(`  ${k}: ${c.inserted} inserted, ${c.updated} updated, ${c.deleted} deleted`);
-  if (restored?.photosWritten) lines.push(`  photo files written back: ${restored.photosWritten}`);
+  if (restored?.photosWritten) lines.push(`  photo files written back: ${restored.photosWritten}${restored.photoStore ? ` (to ${restored.photoStore})` : ''}`);
+  if (restored?.photosSkipped) lines.push(`  WARNING: ${restored.photosSkipped}`);
   if (metrics?.checked !== undefined) {
     const content = metrics.contentChecked !== undefined && metrics.contentChecked < metrics.checked ? ` (counts of all, content of ${metrics.contentChecked})` : '';
     lines.push(`  verified: ${metrics.checked} row set(s)${content}, ${metrics.rows} rows match the snapshot`);
@@ -188,12 +197,25 @@ export async function previewThenRestore(ctx: CommandContext, session: RestoreSe
   return { json: { ok: true, confirmed: true, preview: shown, operation }, text: `${ctx.json ? '' : `${text}\n\n`}${operationText(operation)}` };
 }
 
-/** Checks --target-url: a postgres URL (BAD_INPUT naming the option otherwise). */
-export async function checkTargetUrl(targetUrl: string | undefined): Promise<void> {
+/**
+ * Checks --target-url (a postgres URL) and --target-photo-store (a store location, only with
+ * --target-url: into the live database photo files go to the configured photo store): BAD_INPUT
+ * naming the option otherwise.
+ */
+export async function checkTargetUrl(targetUrl: string | undefined, targetPhotoStore?: string): Promise<void> {
+  const { WedsyncError } = await import('../../contract/errors.js');
+  if (targetPhotoStore !== undefined) {
+    if (targetUrl === undefined) throw new WedsyncError('BAD_INPUT', '--target-photo-store needs --target-url: a restore into the live database writes photo files to the configured photo store');
+    const { parseStoreLocation } = await import('../../storage/open.js');
+    try {
+      parseStoreLocation(targetPhotoStore);
+    } catch {
+      throw new WedsyncError('BAD_INPUT', `--target-photo-store must be a folder path or s3://bucket/prefix (got ${JSON.stringify(targetPhotoStore)})`);
+    }
+  }
   if (targetUrl === undefined) return;
   const { postgresUrl } = await import('../../contract/config.js');
   if (!postgresUrl.safeParse(targetUrl).success) {
-    const { WedsyncError } = await import('../../contract/errors.js');
     throw new WedsyncError('BAD_INPUT', '--target-url must be a postgres:// or postgresql:// URL');
   }
 }
@@ -205,12 +227,14 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>, ar
   const weddingIds = opts.wedding as string[] | undefined;
   const dataTypes = opts.dataTypes as DataType[] | undefined;
   const targetUrl = opts.targetUrl as string | undefined;
-  await checkTargetUrl(targetUrl);
-  const photos = !targetUrl && (scope !== 'selective' || Boolean(dataTypes?.includes('photos')));
-  const session = await openRestoreSession(ctx, { photos });
+  const targetPhotoStore = opts.targetPhotoStore as string | undefined;
+  await checkTargetUrl(targetUrl, targetPhotoStore);
+  // Photo files only go to the live photo store, or to one named for the other database.
+  const photos = (!targetUrl || Boolean(targetPhotoStore)) && (scope !== 'selective' || Boolean(dataTypes?.includes('photos')));
+  const session = await openRestoreSession(ctx, { photos, photoStore: targetPhotoStore });
   try {
     const snapshotId = await resolveSnapshot(args[0] ?? '', session);
-    const request: RestoreRequest = { snapshotId, recoveryScope: scope, weddingIds, dataTypes, targetUrl };
+    const request: RestoreRequest = { snapshotId, recoveryScope: scope, weddingIds, dataTypes, targetUrl, targetPhotoStore };
     const again = [
       'wedsync-backup restore',
       snapshotId,
@@ -218,6 +242,7 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>, ar
       ...(weddingIds ?? []).map((w) => `--wedding ${w}`),
       ...(dataTypes ? [`--data-types ${dataTypes.join(',')}`] : []),
       ...(targetUrl ? ['--target-url URL'] : []),
+      ...(targetPhotoStore ? [`--target-photo-store ${targetPhotoStore}`] : []),
     ].join(' ');
     return await previewThenRestore(ctx, session, request, opts, again);
   } finally {
