@@ -95,7 +95,7 @@ describe('a format-1 repository', () => {
       recovery,
       tokens: new ConfirmationTokens(),
       photoStore: null,
-      backup: { catalog, openSource: (url) => openBackupSource(url, DEFAULT_SCHEMA_MAP, 1) },
+      backup: { catalog, openSource: (url, _whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, 1, o) },
     };
     const restore = async (request: RestoreRequest) => {
       const { preview, prepared } = await previewRestore(deps, request);
