@@ -38,14 +38,16 @@ export interface Tier1World {
   close(): Promise<void>;
 }
 
-export async function createTier1World(url: string, opts: { weddings?: number; seeded?: boolean } = {}): Promise<Tier1World> {
+export async function createTier1World(url: string, opts: { weddings?: number; seeded?: boolean; photos?: boolean } = {}): Promise<Tier1World> {
   const dir = await mkdtemp(join(tmpdir(), 'wedsync-tier1-'));
   const client = new pg.Client({ connectionString: url });
   client.on('error', () => undefined);
   await client.connect();
+  // With `photos`: the seeded photo files in a folder photo store (dir/photos), and bases that hold them.
+  const photoStore = opts.photos ? await LocalBlobStore.open(join(dir, 'photos'), { create: true }) : null;
   if (!opts.seeded) {
     await migrate(client);
-    await seed(client, { weddings: opts.weddings ?? 4, ...SMALL_SEED });
+    await seed(client, { weddings: opts.weddings ?? 4, ...SMALL_SEED, ...(photoStore ? { writePhoto: (key: string, bytes: Buffer) => photoStore.put(key, bytes) } : {}) });
   }
   const { rows } = await client.query<{ id: string }>('SELECT id::text FROM weddings ORDER BY wedding_date, id');
   const repoStore = await LocalBlobStore.open(join(dir, 'local-repository'), { create: true });
@@ -78,7 +80,7 @@ export async function createTier1World(url: string, opts: { weddings?: number; s
           const catalog = await openCatalog(url);
           try {
             const r = await runBackup(
-              { openSource: () => openBackupSource(url, DEFAULT_SCHEMA_MAP, 1), catalog, repo, photoStore: null, map: DEFAULT_SCHEMA_MAP, logger },
+              { openSource: () => openBackupSource(url, DEFAULT_SCHEMA_MAP, 1), catalog, repo, photoStore, map: DEFAULT_SCHEMA_MAP, logger },
               { type: 'emergency', weddingIds: [weddingId], tier: 1, priority: 8 },
             );
             return r.snapshotId;
@@ -100,6 +102,7 @@ export async function createTier1World(url: string, opts: { weddings?: number; s
       await client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [slot]).catch(() => undefined);
       await client.end().catch(() => undefined);
       await repoStore.close();
+      await photoStore?.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -47,6 +47,13 @@ describe('point-in-time restore of a wedding within tier 1\'s window', () => {
 
       const p = await materializePointInTime({ store: world.store, localRepo: world.repo, map: DEFAULT_SCHEMA_MAP }, W, at);
       expect(p.changesApplied).toBeGreaterThanOrEqual(3);
+      // This world's bases were taken without photo files: every photo with a file is named, none silently skipped.
+      const { rows: withFile } = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM photos WHERE wedding_id = $1 AND sha256 IS NOT NULL', [W]);
+      expect(p.photos).toEqual({ files: 0, withoutFile: withFile[0]!.n });
+      const pitManifest = await world.repo.loadManifest(p.snapshotId);
+      expect(pitManifest.type).toBe('point-in-time');
+      expect(pitManifest.photoProblems).toHaveLength(withFile[0]!.n);
+      expect(world.store.getSnapshot(p.snapshotId)?.snapshotType).toBe('point-in-time');
       const opened = await openRestoreDeps(db.url, world.repo);
       try {
         const request = { snapshotId: p.snapshotId, recoveryScope: 'wedding-only' as const, weddingIds: [W], operationType: 'point-in-time' as const };

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test-support/db.js';
@@ -22,9 +24,9 @@ describe('wedsync-backup restore --wedding ID --at ISO_TIME', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('pitcli');
-    world = await createTier1World(db.url, { weddings: 3 });
+    world = await createTier1World(db.url, { weddings: 3, photos: true });
     W = world.weddingIds[0]!;
-    env = { DATABASE_URL: db.url, WEDSYNC_HOME: world.dir, WEDSYNC_REPO: join(world.dir, 'main-repo'), WEDSYNC_PASSPHRASE: 'pw', WEDSYNC_LOG_LEVEL: 'warn' };
+    env = { DATABASE_URL: db.url, WEDSYNC_HOME: world.dir, WEDSYNC_REPO: join(world.dir, 'main-repo'), WEDSYNC_PHOTO_STORE: join(world.dir, 'photos'), WEDSYNC_PASSPHRASE: 'pw', WEDSYNC_LOG_LEVEL: 'warn' };
     const stream = world.stream({ weddings: [W] });
     stream.start();
     try {
@@ -82,9 +84,18 @@ describe('wedsync-backup restore --wedding ID --at ISO_TIME', () => {
     expect(dry.stdout).toContain('dry run: nothing was changed');
     expect(await liveRows(world.client, W)).not.toEqual(asAtT);
 
+    // A photo file lost since: the base holds it, so the restore writes it back (sha256 checked).
+    const { rows: files } = await world.client.query<{ storage_key: string; sha256: string }>('SELECT storage_key, sha256 FROM photos WHERE wedding_id = $1 AND sha256 IS NOT NULL ORDER BY id', [W]);
+    expect(files.length).toBeGreaterThan(0);
+    const lost = join(world.dir, 'photos', files[0]!.storage_key);
+    await rm(lost);
+
     const r = await cli(['restore', '--wedding', W, '--at', at, '--yes', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
+    expect(out.pointInTime.photos).toEqual({ files: files.length, withoutFile: 0 });
+    expect(out.operation.dataRestored.photosWritten).toBe(1);
+    expect(createHash('sha256').update(await readFile(lost)).digest('hex')).toBe(files[0]!.sha256);
     expect(out).toMatchObject({ ok: true, confirmed: true, operation: { operationType: 'point-in-time', status: 'completed' } });
     expect(out.operation.preRecoverySnapshot).toBeTruthy();
     expect(await liveRows(world.client, W)).toEqual(asAtT);

@@ -61,7 +61,7 @@ export interface TierOneSetup {
 /** The tier 1 stream on the configured database, writing to `store`. */
 export async function createTierOne(config: Config, logger: Logger, store: CacheStore, options: { weddings?: string[]; timeZone?: string; localRepo?: Repository; streamOptions?: Partial<StreamOptions> } = {}): Promise<TierOneSetup> {
   const url = requireDatabaseUrl(config);
-  const [{ TierOneStream }, { openStreamSource, slotNameFor }, { openBackupSource }, { openCatalog }, { runBackup }, { schemaMap }] = await Promise.all([
+  const [{ TierOneStream }, { openStreamSource, slotNameFor }, { openBackupSource }, { openCatalog }, { runBackup }, { schemaMap, openPhotoStore }] = await Promise.all([
     import('../../jobs/stream.js'),
     import('../../source/stream-source.js'),
     import('../../source/backup-source.js'),
@@ -101,16 +101,20 @@ export async function createTierOne(config: Config, logger: Logger, store: Cache
       const done = await runQueuedRestores(store, () => openLocalRestoreDeps(config, logger, localRepo));
       for (const q of done) logger.info({ id: q.id, status: q.status, operationId: q.operationId, error: q.lastError }, 'queued restore processed');
     },
+    // The base holds the wedding's photo files too (read once, while the network is there), so a
+    // point-in-time restore writes them back with no S3: restoring a wedding day needs nothing remote.
     async takeBase(weddingId) {
       const catalog = await openCatalog(url);
+      const photoStore = await openPhotoStore(config, logger);
       try {
         const r = await runBackup(
-          { openSource: () => openBackupSource(url, map, 1, { lockTimeoutMs: config.lockTimeoutMs }), catalog, repo: localRepo, photoStore: null, map, logger },
+          { openSource: () => openBackupSource(url, map, 1, { lockTimeoutMs: config.lockTimeoutMs }), catalog, repo: localRepo, photoStore, map, logger },
           { type: 'emergency', weddingIds: [weddingId], tier: 1, priority: 8, retentionDays: 30 },
         );
         return r.snapshotId;
       } finally {
         await catalog.close();
+        await photoStore?.close();
       }
     },
   });
