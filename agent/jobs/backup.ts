@@ -11,12 +11,13 @@ import type { Repository, SnapshotView } from '../repository/repository.js';
 import { bucketOf, defaultBucketCount } from '../repository/snapshot-tree.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import {
-  applyExport,
-  dropWeddingsWithoutRow,
+  applyRuns,
+  assembleWedding,
   emptyState,
   manifestTables,
   manifestWedding,
   stateFromParent,
+  weddingIdsOf,
   type SnapshotState,
   type TableMeta,
   type WeddingState,
@@ -311,23 +312,17 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       },
     );
     phase('export');
-    applyExport(state, run.tables, scope, (t) => scoped.has(t));
-    if (scope.get(weddingsTable) !== undefined) dropWeddingsWithoutRow(state, weddingsTable);
+    const rowsExported = run.rows;
+    const isScoped = (t: string) => scoped.has(t);
+    // Wedding rows stay in the export's compact tables until their bucket's tree is written.
+    applyRuns(state, run.tables, scope, isScoped);
 
     // Wedding facts for weddings whose row was re-read.
     const weddingScope = scope.get(weddingsTable);
-    if (weddingScope) {
-      const facts = await source.weddings(weddingScope === 'all' ? undefined : [...weddingScope]);
-      for (const [id, f] of facts) {
-        const w = state.weddings.get(id);
-        if (w) {
-          w.organizationId = f.organizationId;
-          w.weddingDate = f.weddingDate;
-        }
-      }
-    }
+    const facts = weddingScope ? await source.weddings(weddingScope === 'all' ? undefined : [...weddingScope]) : null;
 
     // Photo files.
+    let photoRefs: Map<string, PhotoRef[]> | null = null;
     const problems: PhotoProblem[] = parent ? parent.header.photoProblems.filter((p) => photoScope !== 'all' && !(photoScope instanceof Set && photoScope.has(p.weddingId))) : [];
     if (photoScope !== 'none' && deps.photoStore) {
       progress.phase = 'photos';
@@ -336,15 +331,10 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       const known = new Map<string, string>();
       // The parent's photos of the weddings re-read (the state holds them: they are in touched trees).
       if (parent) for (const w of state.weddings.values()) for (const p of w.photos) known.set(`${p.storageKey}\0${p.sha256}`, p.blobId);
-      const refs = await backupPhotos(rows, deps.photoStore, repo, known, problems, () => {
+      photoRefs = await backupPhotos(rows, deps.photoStore, repo, known, problems, () => {
         progress.photosDone++;
         deps.onProgress?.(progress);
       });
-      const targets = photoScope === 'all' ? [...state.weddings.keys()] : [...photoScope];
-      for (const id of targets) {
-        const w = state.weddings.get(id);
-        if (w) w.photos = refs.get(id) ?? [];
-      }
     }
     await source.close();
     phase('photos');
@@ -354,8 +344,21 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
     progress.phase = 'finish';
     deps.onProgress?.(progress);
     const metas = tableMeta.filter((t) => !partialTables || partialTables.includes(t.qualified));
-    const bucketCount = reused?.bucketCount ?? defaultBucketCount(state.weddings.size);
-    const entries = [...(reused?.entries ?? []), ...(await saveTrees(repo, state, bucketCount, new Map(metas.map((t) => [t.qualified, t.dataType]))))];
+    const ids = weddingIdsOf(state, run.tables, isScoped);
+    const bucketCount = reused?.bucketCount ?? defaultBucketCount(ids.size);
+    const assemble = (id: string): WeddingState | null => {
+      const w = assembleWedding(state, id, run.tables, scope, isScoped, weddingsTable);
+      if (!w) return null;
+      const f = facts?.get(id);
+      if (f) {
+        w.organizationId = f.organizationId;
+        w.weddingDate = f.weddingDate;
+      }
+      if (photoRefs && (photoScope === 'all' || (photoScope instanceof Set && photoScope.has(id)))) w.photos = photoRefs.get(id) ?? [];
+      return w;
+    };
+    const typeOf = new Map(metas.map((t) => [t.qualified, t.dataType]));
+    const entries = [...(reused?.entries ?? []), ...(await saveTrees(repo, ids, bucketCount, assemble, typeOf))];
     entries.sort((a, b) => a.bucket - b.bucket);
     phase('trees');
     const flushed = await repo.flush();
@@ -455,7 +458,7 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       parentSnapshotId: parent?.snapshotId ?? null,
       weddingCount,
       rowCount,
-      rowsExported: run.rows,
+      rowsExported,
       segmentCount,
       photoCount,
       photoProblems: problems.length,
@@ -483,24 +486,34 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
 }
 
 /**
- * Saves the state's weddings as trees, bucket by bucket (each bucket's weddings turned into
- * manifest form only while it is written, so a full backup never holds a second copy of every
- * wedding). Weddings leave the state as their tree is saved. Returns the new tree entries.
+ * Saves the weddings `ids` as trees, bucket by bucket: each wedding is assembled (`assemble`:
+ * parent state plus exported rows, or null when it is gone) and turned into manifest form only
+ * while its bucket is written, so a full backup never holds every wedding as objects at once.
+ * Returns the new tree entries (empty buckets have none).
  */
-async function saveTrees(repo: Repository, state: SnapshotState, bucketCount: number, typeOf: ReadonlyMap<string, DataType | null>): Promise<TreeEntry[]> {
-  const buckets = new Map<number, WeddingState[]>();
-  for (const w of state.weddings.values()) {
-    const b = bucketOf(w.weddingId, bucketCount);
+async function saveTrees(
+  repo: Repository,
+  ids: Iterable<string>,
+  bucketCount: number,
+  assemble: (id: string) => WeddingState | null,
+  typeOf: ReadonlyMap<string, DataType | null>,
+): Promise<TreeEntry[]> {
+  const buckets = new Map<number, string[]>();
+  for (const id of ids) {
+    const b = bucketOf(id, bucketCount);
     const list = buckets.get(b);
-    if (list) list.push(w);
-    else buckets.set(b, [w]);
+    if (list) list.push(id);
+    else buckets.set(b, [id]);
   }
   const entries: TreeEntry[] = [];
   for (const b of [...buckets.keys()].sort((x, y) => x - y)) {
-    const list = buckets.get(b)!.sort((x, y) => (x.weddingId < y.weddingId ? -1 : 1));
-    entries.push(await repo.saveTree(b, list.map((w) => manifestWedding(w, typeOf))));
-    for (const w of list) state.weddings.delete(w.weddingId);
+    const weddings: ManifestWedding[] = [];
+    for (const id of buckets.get(b)!.sort()) {
+      const w = assemble(id);
+      if (w) weddings.push(manifestWedding(w, typeOf));
+    }
     buckets.delete(b);
+    if (weddings.length) entries.push(await repo.saveTree(b, weddings));
   }
   return entries;
 }

@@ -42,43 +42,60 @@ export function stateFromParent(m: Pick<Manifest, 'schema'>, weddings: readonly 
   return state;
 }
 
-function weddingOf(state: SnapshotState, id: string): WeddingState {
-  let w = state.weddings.get(id);
-  if (!w) {
-    w = { weddingId: id, organizationId: null, weddingDate: null, tables: new Map(), photos: [] };
-    state.weddings.set(id, w);
+/** What an export produced for one table (agent/source/export.ts TableExport, structurally). */
+export interface ExportedTable {
+  byWedding: { get(weddingId: string): SegmentRef[] | undefined; keys(): Iterable<string> };
+  runs: SegmentRef[];
+}
+
+/** Per table: 'all' (every wedding's rows of it were exported) or the wedding ids exported. */
+export type ExportScope = Map<string, 'all' | Set<string>>;
+
+/**
+ * Replaces the re-exported runs: non-wedding tables, and the rows of wedding-scoped tables
+ * exported whole whose wedding reference is NULL (they belong to no wedding).
+ */
+export function applyRuns(state: SnapshotState, exported: Map<string, ExportedTable>, scope: ExportScope, weddingScoped: (table: string) => boolean): void {
+  for (const [table, result] of exported) {
+    if (!weddingScoped(table) || (scope.get(table) ?? 'all') === 'all') state.runs.set(table, result.runs);
   }
-  return w;
 }
 
 /**
- * Replaces what was re-exported. `scope` is per table: 'all' (every wedding's rows of it were
- * exported) or the wedding ids exported (those with no rows now have none).
+ * Every wedding the new snapshot may hold: the parent's weddings in the state and every wedding
+ * with exported rows.
  */
-export function applyExport(
-  state: SnapshotState,
-  exported: Map<string, { byWedding: Map<string, SegmentRef[]>; runs: SegmentRef[] }>,
-  scope: Map<string, 'all' | Set<string>>,
-  weddingScoped: (table: string) => boolean,
-): void {
-  for (const [table, result] of exported) {
-    const s = scope.get(table) ?? 'all';
-    if (!weddingScoped(table)) {
-      state.runs.set(table, result.runs);
-      continue;
-    }
-    if (s === 'all') {
-      for (const w of state.weddings.values()) w.tables.delete(table);
-      // Rows of a wedding-scoped table whose wedding reference is NULL belong to no wedding.
-      state.runs.set(table, result.runs);
-    } else for (const id of s) state.weddings.get(id)?.tables.delete(table);
-    for (const [id, refs] of result.byWedding) weddingOf(state, id).tables.set(table, refs);
-  }
+export function weddingIdsOf(state: SnapshotState, exported: Map<string, ExportedTable>, weddingScoped: (table: string) => boolean): Set<string> {
+  const ids = new Set(state.weddings.keys());
+  for (const [table, result] of exported) if (weddingScoped(table)) for (const id of result.byWedding.keys()) ids.add(id);
+  return ids;
 }
 
-/** Drops weddings whose own row is gone (deleted since the parent snapshot). */
-export function dropWeddingsWithoutRow(state: SnapshotState, weddingsTable: string): void {
-  for (const [id, w] of state.weddings) if (!w.tables.has(weddingsTable)) state.weddings.delete(id);
+/**
+ * One wedding as the new snapshot holds it: the parent's (if the state has it) with every
+ * re-exported table replaced (`scope` 'all', or the wedding is in the table's set: rows gone
+ * means none). Null when the weddings table was re-read and the wedding's own row is gone.
+ * Built one bucket at a time, so a full backup never holds every wedding as objects at once.
+ */
+export function assembleWedding(
+  state: SnapshotState,
+  id: string,
+  exported: Map<string, ExportedTable>,
+  scope: ExportScope,
+  weddingScoped: (table: string) => boolean,
+  weddingsTable: string,
+): WeddingState | null {
+  const w: WeddingState = state.weddings.get(id) ?? { weddingId: id, organizationId: null, weddingDate: null, tables: new Map(), photos: [] };
+  for (const [table, result] of exported) {
+    if (!weddingScoped(table)) continue;
+    const s = scope.get(table) ?? 'all';
+    if (s !== 'all' && !s.has(id)) continue;
+    const refs = result.byWedding.get(id);
+    if (refs) w.tables.set(table, refs);
+    else w.tables.delete(table);
+  }
+  if (scope.get(weddingsTable) !== undefined && !w.tables.has(weddingsTable)) return null;
+  return w;
 }
 
 export interface TableMeta {

@@ -137,12 +137,25 @@ function emptyPack(): OpenPack {
  *   (HMAC) is always computed at once, so dedup stays synchronous.
  * - The event loop gets a turn at least every YIELD_EVERY_MS of saves (see there).
  * - Durability: nothing saved is durable until `flush` resolves (packs uploaded, then the index
- *   file). A crash before that leaves packs no index names; they cost space, never correctness.
+ *   file). A crash before that leaves packs no index names (or, past a checkpoint, indexed blobs
+ *   no snapshot references); they cost space, never correctness.
+ * - Bounded index memory: a long session writes an index file for its uploaded packs every
+ *   CHECKPOINT_BLOBS blobs (restic writes index files as they fill), so flush never encodes the
+ *   index of a whole large backup at once, and the session's own table of blobs stays small.
  * - The first failed upload (or codec worker failure) makes every later `save`/`flush` reject with
  *   that error, until `discard`.
  */
+/** Uploaded blobs after which a session writes an index file without waiting for flush. */
+export const CHECKPOINT_BLOBS = 8192;
+
 export class PackWriter {
   private open = emptyPack();
+  /** Blobs in `uploaded`, for the checkpoint. */
+  private uploadedBlobs = 0;
+  /** Index files and packs this session already indexed at checkpoints. */
+  private checkpointed: { indexIds: string[]; packIds: string[] } = { indexIds: [], packIds: [] };
+  /** Checkpoints run one after another. */
+  private checkpointing: Promise<void> = Promise.resolve();
   private readonly session = new Map<string, SessionBlob>();
   private readonly inFlight = new Set<Promise<void>>();
   private uploaded: IndexedPack[] = [];
@@ -386,8 +399,11 @@ export class PackWriter {
       for (const pack of packs) this.index.addPack(pack);
       this.index.loadedFiles.add(file.id);
     }
-    const result: FlushResult = { indexId, packIds: packs.map((p) => p.id), stats: this.counters };
+    const { indexIds, packIds } = this.checkpointed;
+    const result: FlushResult = { indexId: indexId ?? indexIds[indexIds.length - 1] ?? null, packIds: [...packIds, ...packs.map((p) => p.id)], stats: this.counters };
     this.uploaded = [];
+    this.uploadedBlobs = 0;
+    this.checkpointed = { indexIds: [], packIds: [] };
     // Forget only what the index file now covers: a save that raced with this flush stays in the session.
     for (const pack of packs) for (const blob of pack.blobs) this.session.delete(blob.id);
     this.counters = emptyStats();
@@ -412,9 +428,44 @@ export class PackWriter {
     this.pool = null;
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     this.uploaded = [];
+    this.uploadedBlobs = 0;
+    this.checkpointed = { indexIds: [], packIds: [] };
     this.session.clear();
     this.counters = emptyStats();
     this.failure = null;
+  }
+
+  /**
+   * Writes an index file for the packs uploaded so far and moves their blobs from the session
+   * table to the loaded index (dedup and reads find them there). Runs in the background, tracked
+   * in inFlight so flush and discard wait for it; a failure fails the session like an upload's.
+   */
+  private checkpoint(): void {
+    const packs = this.uploaded;
+    this.uploaded = [];
+    this.uploadedBlobs = 0;
+    const generation = this.generation;
+    const task = this.checkpointing
+      .then(async () => {
+        if (generation !== this.generation || this.failure) return;
+        const file = encodeIndexFile(this.codec, packs);
+        await this.store.put(indexName(file.id), file.bytes);
+        // Durable now, whatever happens to the session: its packs are indexed from here on.
+        for (const pack of packs) this.index.addPack(pack);
+        this.index.loadedFiles.add(file.id);
+        if (generation !== this.generation) return;
+        this.checkpointed.indexIds.push(file.id);
+        for (const pack of packs) {
+          this.checkpointed.packIds.push(pack.id);
+          for (const blob of pack.blobs) this.session.delete(blob.id);
+        }
+      })
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      });
+    this.checkpointing = task;
+    this.inFlight.add(task);
+    void task.then(() => this.inFlight.delete(task));
   }
 
   /**
@@ -443,11 +494,14 @@ export class PackWriter {
     if (this.failure) throw this.failure.error;
     const task = this.store.put(packName(pack.id), bytes).then(
       () => {
+        if (generation !== this.generation) return;
         this.uploaded.push(pack);
+        this.uploadedBlobs += pack.blobs.length;
         this.counters.packsWritten++;
         this.counters.packBytesWritten += pack.size;
         // The store has it now: drop the in-memory copies so memory stays bounded.
         for (const entry of entries) entry.sealed = null;
+        if (this.uploadedBlobs >= CHECKPOINT_BLOBS) this.checkpoint();
       },
       (error: unknown) => {
         this.failure ??= { error };

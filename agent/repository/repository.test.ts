@@ -13,6 +13,7 @@ import { sealConfig } from './config.js';
 import { packName } from './format.js';
 import { parseKeyFile, unwrapMasterKey } from './keys.js';
 import { sealManifest } from './manifest-codec.js';
+import { CHECKPOINT_BLOBS } from './pack-writer.js';
 import { type Repository, initRepository, isRepository, openRepository } from './repository.js';
 import { RecordingStore, TEST_KDF, draftManifest, guestRows } from './test-helpers.js';
 
@@ -467,5 +468,26 @@ describe('on a folder (LocalBlobStore)', () => {
     for (const [i, seg] of segments.entries()) expect(blobs.get(seg.id)!.equals(contents[i]!)).toBe(true);
     const stats = await reopened.describe();
     expect(stats).toMatchObject({ provider: 'local', snapshotCount: 1, keyCount: 1, unindexedPackCount: 0, blobCount: 51 }); // 50 segments + 1 tree
+  });
+});
+
+describe('index checkpoints', () => {
+  it('a long session writes index files as it goes; flush reports every pack, and a reopened repository reads every blob', async () => {
+    const store = memoryStore();
+    const repo = await initRepository(store, PASS, { kdf: TEST_KDF, packSize: 64 * 1024 });
+    const ids: string[] = [];
+    for (let i = 0; i < CHECKPOINT_BLOBS + 500; i++) ids.push((await repo.saveBlob('segment', randomBytes(100))).id);
+    // The checkpoint runs in the background once enough blobs are uploaded; flush waits for it.
+    const flushed = await repo.flush();
+    const indexFiles = await store.list('index/');
+    expect(indexFiles.length).toBe(2);
+    expect(flushed.indexId).not.toBeNull();
+    expect(new Set(flushed.packIds).size).toBe((await store.list('packs/')).length);
+    expect(flushed.stats.blobsNew).toBe(ids.length);
+    expect(repo.hasUnflushed).toBe(false);
+    const reopened = await openRepository(store, PASS);
+    expect((await reopened.loadIndex()).blobs).toBe(ids.length);
+    const sample = [ids[0]!, ids[CHECKPOINT_BLOBS]!, ids[ids.length - 1]!];
+    expect((await reopened.loadBlobs(sample)).size).toBe(3);
   });
 });
