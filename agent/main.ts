@@ -399,7 +399,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
 
   // The console (renderer/dist at `/`, login codes, the wedding directory it picks from).
-  const [{ createConsoleRoutes }, { listWeddings }, { backupHistory }, { diffWeddingBetweenSnapshots }, { registerRestoreRoutes }, { registerValidationRoutes }, { registerStatusRoutes }, { registerQueuedRestoreRoutes }, { registerPointInTimeRoutes }] = await Promise.all([
+  const [{ createConsoleRoutes }, { listWeddings }, { backupHistory }, { diffWeddingBetweenSnapshots }, { registerRestoreRoutes }, { registerValidationRoutes }, { registerStatusRoutes }, { registerQueuedRestoreRoutes }, { registerPointInTimeRoutes }, { registerUnlockRoutes }] = await Promise.all([
     import('./api/routes/console.js'),
     import('./source/wedding-directory.js'),
     import('./catalog/backup-history.js'),
@@ -409,6 +409,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     import('./api/routes/status.js'),
     import('./api/routes/queued-restores.js'),
     import('./api/routes/point-in-time.js'),
+    import('./api/routes/unlock.js'),
   ]);
   const consoleRoutes = createConsoleRoutes({
     token,
@@ -436,6 +437,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       (a) => registerStatusRoutes(a, services),
       (a) => registerEventRoutes(a, services, { hub, tickets }),
       (a) => registerPointInTimeRoutes(a, services),
+      // An agent that runs has its passphrase: GET /api/unlock says so, POST is a 409 (api/locked.ts is the locked one).
+      (a) => registerUnlockRoutes(a, { locked: () => false }),
     ],
   });
   const closeOffline = async () => {

@@ -339,6 +339,10 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
     after: restoreStarted,
   },
 
+  // Unlocking (routes/unlock.ts): anyone may ask whether the agent is locked; only an admin may unlock.
+  'GET /api/unlock': { action: 'self.read' },
+  'POST /api/unlock': { action: 'settings.write', resource: async (ctx) => own(ctx.user) },
+
   // Event streams (routes/events.ts): who may watch something is who may read it; a ticket only
   // opens its one stream, and the stream checks the ticket's principal again here.
   'POST /api/events/tickets': {

@@ -142,6 +142,7 @@ export function buildProgram(): Command {
     .option('--allow-remote', 'allow a non-loopback --host (the API is then served over HTTPS only)')
     .option('--tls-cert <file>', 'PEM certificate for HTTPS (default for remote binds: a generated self-signed one, fingerprint printed)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--unlock', 'with no passphrase configured: start locked and wait for an admin to enter it in the console (loopback only)')
     .option('--no-scheduler', 'do not plan backups (other agents plan; this one still runs jobs)')
     .option('--no-runner', 'do not run backup jobs (API and planning only)')
     .addOption(timeZoneOption())

@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   CHECK_FAILED: { exit: 1, http: 200 },
   /** The job was cancelled at a safe point. */
   CANCELLED: { exit: 1, http: 409 },
+  /** Too many attempts in a short time (unlocking with a passphrase): wait and try again. */
+  RATE_LIMITED: { exit: 1, http: 429 },
   /** Anything we did not anticipate: a bug. */
   INTERNAL: { exit: 3, http: 500 },
 } as const;

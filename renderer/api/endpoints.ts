@@ -31,6 +31,7 @@ import {
   UndoRequestSchema,
 } from '../../agent/contract/restore.js';
 import { EventTicketRequestSchema, EventTicketResponseSchema } from '../../agent/contract/events.js';
+import { UnlockRequestSchema, UnlockResponseSchema, UnlockStatusSchema } from '../../agent/contract/unlock.js';
 import { PointInTimePreviewRequestSchema, PointInTimePreviewResponseSchema, PointInTimeRestoreRequestSchema, PointInTimeWindowParamsSchema, PointInTimeWindowResponseSchema } from '../../agent/contract/point-in-time.js';
 import {
   QueuedRestoreConfirmRequestSchema,
@@ -101,6 +102,8 @@ export const endpoints = {
   previewQueuedRestore: endpoint('POST', '/api/backup/queued-restores/:id/preview', z.object({ params: QueuedRestoreIdParamsSchema }).strict(), QueuedRestorePreviewResponseSchema),
   confirmQueuedRestore: endpoint('POST', '/api/backup/queued-restores/:id/confirm', z.object({ params: QueuedRestoreIdParamsSchema, body: QueuedRestoreConfirmRequestSchema }).strict(), QueuedRestoreConfirmResponseSchema),
   cancelQueuedRestore: endpoint('POST', '/api/backup/queued-restores/:id/cancel', z.object({ params: QueuedRestoreIdParamsSchema }).strict(), QueuedRestoreResponseSchema),
+  unlockStatus: endpoint('GET', '/api/unlock', none, UnlockStatusSchema),
+  unlock: endpoint('POST', '/api/unlock', z.object({ body: UnlockRequestSchema }).strict(), UnlockResponseSchema),
   eventTicket: endpoint('POST', '/api/events/tickets', z.object({ body: EventTicketRequestSchema }).strict(), EventTicketResponseSchema),
   offlineWedding: endpoint('GET', '/api/weddings/:id/offline', z.object({ params: OfflineWeddingParamsSchema }).strict(), OfflineWeddingSchema),
 } as const;

@@ -19,7 +19,7 @@ export type WatchMessage = { type: 'event'; event: unknown } | { type: 'drop'; r
 /** Answers cross the bridge as values, not exceptions, so the error's code and fields survive. */
 export type IpcResult = { ok: true; data: unknown } | { ok: false; error: AgentErrorBody };
 
-export type BridgeEvent = { type: 'agent-state'; state: 'starting' | 'running' | 'restarting' | 'stopped' | 'failed'; detail?: string };
+export type BridgeEvent = { type: 'agent-state'; state: 'starting' | 'running' | 'restarting' | 'stopped' | 'failed' | 'locked'; detail?: string };
 
 declare global {
   interface Window {

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { AgentClient } from '../api/client.js';
+import { errorFromBody, type AgentClient } from '../api/client.js';
 import type { EventWatcher } from '../api/events.js';
 import { ClientContext, EventsContext, OnlineContext } from './context.js';
 import { useRoute } from './router.js';
@@ -10,6 +10,7 @@ import { RestoreWizard } from '../features/restore/RestoreWizard.js';
 import { WeddingDay } from '../features/wedding-day/WeddingDay.js';
 import { Audit } from '../features/audit/Audit.js';
 import { Settings } from '../features/settings/Settings.js';
+import { Unlock } from '../features/unlock/Unlock.js';
 
 const PAGES = [
   { page: 'dashboard', label: 'Dashboard', view: Dashboard },
@@ -55,6 +56,32 @@ export function App({ client, events = null, loginError }: { client: AgentClient
   // In Electron the main process pushes the agent's state (starting, restarting after a crash…).
   const [agentState, setAgentState] = useState<{ state: string; detail?: string } | null>(null);
   useEffect(() => window.wedsync?.onEvent((e) => e.type === 'agent-state' && setAgentState({ state: e.state, detail: e.detail })), []);
+
+  // An agent without its repository passphrase: the unlock screen instead of the screens.
+  // Browser: the agent says so (GET /api/unlock); Electron: the main process (state 'locked').
+  const [lock, setLock] = useState<{ locked: boolean; reason: string | null } | null>(null);
+  useEffect(() => {
+    if (client.transport !== 'http') return;
+    client.call('unlockStatus', {}).then(setLock, () => setLock(null));
+  }, [client]);
+  const locked = Boolean(lock?.locked) || agentState?.state === 'locked';
+  const submitPassphrase = async (passphrase: string) => {
+    if (window.wedsync) {
+      const r = await window.wedsync.unlock(passphrase);
+      if (!r.ok) throw errorFromBody(r.error);
+      return;
+    }
+    await client.call('unlock', { body: { passphrase } });
+    // The agent restarts on the same address with the same token: wait for it, then load the full console.
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 400));
+      const status = await client.call('unlockStatus', {}).catch(() => null);
+      if (status && !status.locked) {
+        window.location.reload();
+        return;
+      }
+    }
+  };
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -118,7 +145,7 @@ export function App({ client, events = null, loginError }: { client: AgentClient
                   <strong>Sign-in link not accepted:</strong> {loginError}
                 </div>
               )}
-              <View route={route} />
+              {locked ? <Unlock reason={lock?.reason ?? agentState?.detail ?? null} submit={submitPassphrase} /> : <View route={route} />}
             </main>
           </div>
         </OnlineContext.Provider>
