@@ -18,6 +18,7 @@ import {
 } from '../contract/restore.js';
 import { WeddingIdParamsSchema } from '../contract/validation-report.js';
 import { EventStreamParamsSchema, EventTicketRequestSchema } from '../contract/events.js';
+import { UnlockRequestSchema } from '../contract/unlock.js';
 import { PointInTimePreviewRequestSchema, PointInTimeRestoreRequestSchema, PointInTimeWindowParamsSchema } from '../contract/point-in-time.js';
 import { decide, type Action, type Decision, type Principal, type Resource, type UserPrincipal } from '../core/authz.js';
 import { localDate } from '../core/schedule-time.js';
@@ -341,7 +342,13 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
 
   // Unlocking (routes/unlock.ts): anyone may ask whether the agent is locked; only an admin may unlock.
   'GET /api/unlock': { action: 'self.read' },
-  'POST /api/unlock': { action: 'settings.write', resource: async (ctx) => own(ctx.user) },
+  'POST /api/unlock': {
+    action: 'settings.write',
+    async resource(ctx) {
+      parse(UnlockRequestSchema, ctx.req.body, 'body');
+      return own(ctx.user);
+    },
+  },
 
   // Event streams (routes/events.ts): who may watch something is who may read it; a ticket only
   // opens its one stream, and the stream checks the ticket's principal again here.
