@@ -27,7 +27,7 @@ describe('ReadCache (hot reads under load)', () => {
     let checks = 0;
     const schema = z.object({ n: z.number().refine(() => ++checks > 0) });
     const sent: unknown[] = [];
-    const reply = { code: () => reply, send: (b: unknown) => (sent.push(b), reply) } as never;
+    const reply = { code: () => reply, type: () => reply, serializer: () => reply, send: (b: unknown) => (sent.push(b), reply) } as never;
     const body = { n: 1 };
     for (let i = 0; i < 100; i++) send(reply, schema, body);
     expect(checks).toBe(1);
