@@ -7,6 +7,7 @@ import { resolveConfig } from './cli/config.js';
 import { DEFAULT_SCHEMA_MAP } from './contract/schema-map.js';
 import { queueRestore } from './jobs/offline-queue.js';
 import { silentLogger } from './logger.js';
+import { issueToken } from './catalog/tokens.js';
 import { startAgent, type RunningAgent } from './main.js';
 import { startEmbeddedPostgres, type EmbeddedCluster } from './source/embedded.js';
 import { createTier1World, liveRows, waitFor, type Tier1World } from '../test-support/tier1.js';
@@ -158,6 +159,16 @@ describe('the agent started with the database down', () => {
       await waitFor(async () => (await api('/api/backup/queued-restores')).body.queued.find((x: { id: string }) => x.id === queued.manual)?.status === 'done', 'item done');
       // The token was single use; the item is no longer queued.
       expect((await api(`/api/backup/queued-restores/${queued.manual}/confirm`, { method: 'POST', body: { confirmationToken: preview.body.preview.confirmationToken } })).status).toBe(409);
+
+      // Per-user tokens (the database is back, so they resolve): a viewer reads the queue but may not confirm or cancel.
+      const { rows: viewer } = await client.query<{ email: string }>(`SELECT u.email FROM user_profiles u JOIN weddings w ON w.organization_id = u.organization_id WHERE w.id = $1 AND u.role = 'viewer' LIMIT 1`, [W]);
+      const { token: viewerToken } = await issueToken(client, { email: viewer[0]!.email, issuedBy: 'test' });
+      const asViewer = (path: string, method = 'GET', body?: unknown) =>
+        fetch(`${agent.url}${path}`, { method, headers: { authorization: `Bearer ${viewerToken}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      const seen = (await (await asViewer('/api/backup/queued-restores')).json()) as { queued: Array<{ id: string }> };
+      expect(seen.queued.map((q) => q.id)).toContain(queued.cancel);
+      expect((await asViewer(`/api/backup/queued-restores/${queued.cancel}/cancel`, 'POST')).status).toBe(403);
+      expect((await asViewer(`/api/backup/queued-restores/${queued.cancel}/confirm`, 'POST', { confirmationToken: 'x' })).status).toBe(403);
 
       const cancelled = await api(`/api/backup/queued-restores/${queued.cancel}/cancel`, { method: 'POST' });
       expect(cancelled.body.queued.status).toBe('cancelled');
