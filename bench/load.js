@@ -64,6 +64,13 @@ export async function keepBackupsRunning(databaseUrl, { pollMs = 100 } = {}) {
       await new Promise((r) => setTimeout(r, pollMs));
     }
   })();
+  // The load must meet a running backup: wait until the agent has claimed the first job (a busy
+  // machine can take seconds), so that a short run never measures an idle agent.
+  for (let i = 0; i < 600; i++) {
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM backup_jobs WHERE id = ANY($1::uuid[]) AND status <> 'pending'`, [jobs]);
+    if (rows[0].n > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return {
     /** Stops queueing, waits for the running backup, and reports what ran. */
     async stop() {
