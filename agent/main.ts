@@ -38,8 +38,9 @@ export interface AgentOptions {
   /**
    * Reconnecting while the database is unreachable (the agent starts without it): first delay,
    * doubling up to the maximum. Default 2 s → 30 s; tier 1's stream retries from the same first delay.
+   * `firstWaitMs` (default 8 s): how long the start waits for the first attempt before serving offline.
    */
-  retry?: { minMs?: number; maxMs?: number };
+  retry?: { minMs?: number; maxMs?: number; firstWaitMs?: number };
 }
 
 export interface RunningAgent {
@@ -451,24 +452,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   // The database (and the main repository) now, or — unreachable — later, by itself: with
   // backoff, for as long as the agent runs. Anything else wrong (a bad passphrase, a catalog
   // without its migrations) stops the start as before.
-  connectivity.attempts = 1;
-  try {
-    online = await connect();
-    markConnected();
-  } catch (err) {
-    if (!isUnreachable(err)) {
-      await app.close();
-      await closeOffline();
-      throw err;
-    }
-    connectivity.lastError = (err as Error).message;
-    logger.warn({ err: connectivity.lastError }, 'agent starting offline: database unreachable; serving the local cache, reconnecting by itself');
-  }
   const reconnecting = new AbortController();
-  let reconnect: Promise<void> = Promise.resolve();
-  if (!online) {
-    const { default: pRetry } = await import('p-retry');
-    reconnect = pRetry(
+  const { default: pRetry } = await import('p-retry');
+  const keepTrying = () =>
+    pRetry(
       async () => {
         if (closing) return;
         connectivity.attempts++;
@@ -497,7 +484,47 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     ).catch((err: unknown) => {
       if (!closing) logger.error({ err: (err as Error).message }, 'agent: gave up connecting');
     });
+  const offlineStart = (why: string) => {
+    connectivity.lastError = why;
     connectivity.nextAttemptAt = new Date(Date.now() + retry.minMs).toISOString();
+    logger.warn({ err: why }, 'agent starting offline: database unreachable; serving the local cache, reconnecting by itself');
+  };
+
+  // The first attempt is waited for (a reachable database is ready when startAgent returns), but
+  // not forever: a network that drops packets (no answer, not a refusal) or a stalled S3 must
+  // not keep the wedding-day routes from coming up.
+  connectivity.attempts = 1;
+  const first = connect().then(
+    (o) => ({ ok: true as const, o }),
+    (e: unknown) => ({ ok: false as const, e }),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const waited = await Promise.race([first, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), options.retry?.firstWaitMs ?? 8_000)))]);
+  clearTimeout(timer);
+  let reconnect: Promise<void> = Promise.resolve();
+  if (waited?.ok) {
+    online = waited.o;
+    markConnected();
+  } else if (waited) {
+    if (!isUnreachable(waited.e)) {
+      await app.close();
+      await closeOffline();
+      throw waited.e;
+    }
+    offlineStart((waited.e as Error).message);
+    reconnect = keepTrying();
+  } else {
+    offlineStart('no answer from the database yet');
+    reconnect = first.then(async (r) => {
+      if (r.ok && closing) await r.o.close();
+      else if (r.ok) {
+        online = r.o;
+        markConnected();
+      } else if (!closing) {
+        connectivity.lastError = (r.e as Error).message;
+        await keepTrying();
+      }
+    });
   }
 
   await app.listen({ host, port: options.port ?? config.api.port });
