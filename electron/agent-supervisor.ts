@@ -13,7 +13,25 @@ import { createInterface } from 'node:readline';
  *
  * Or attach: `attach(url, token)` uses an agent that already runs as a service instead.
  */
-export type AgentState = 'starting' | 'running' | 'restarting' | 'stopped' | 'failed';
+export type AgentState = 'starting' | 'running' | 'restarting' | 'stopped' | 'failed' | 'locked';
+
+/** Why a start attempt ended before the agent was ready: the CLI's `--json` error line when it printed one. */
+export interface StartFailure {
+  code: string;
+  message: string;
+}
+export type StartOutcome = { ok: true; agent: AgentHandle } | ({ ok: false } & StartFailure);
+
+/** The CLI's error line on stdout with --json: `{ ok: false, error: { code, message } }`. */
+export function parseFailure(line: string): StartFailure | null {
+  try {
+    const v = JSON.parse(line) as { ok?: unknown; error?: { code?: unknown; message?: unknown } };
+    if (v.ok === false && typeof v.error?.code === 'string' && typeof v.error.message === 'string') return { code: v.error.code, message: v.error.message };
+  } catch {
+    // not an error line
+  }
+  return null;
+}
 
 export interface SupervisorOptions {
   /** Program and arguments: e.g. [process.execPath, [bin/wedsync-backup.js, 'agent', '--json', '--host', '127.0.0.1', '--port', '0']]. */
@@ -62,6 +80,10 @@ export class AgentSupervisor {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stateValue: AgentState = 'stopped';
   private readyWaiters: ((h: AgentHandle) => void)[] = [];
+  private failWaiters: ((f: StartFailure) => void)[] = [];
+  private lastFailure: StartFailure | null = null;
+  /** Secrets for the child's environment (the passphrase): kept for restarts, never in argv. */
+  private secretEnv: Record<string, string> = {};
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -80,6 +102,31 @@ export class AgentSupervisor {
     this.setState('running', url);
   }
 
+  /** Replaces the secret part of the child's environment from the next start on (restarts included). */
+  setSecretEnv(env: Record<string, string>): void {
+    this.secretEnv = { ...env };
+  }
+
+  /**
+   * One start attempt: resolves with the agent once it is listening, or with why it exited
+   * before (a wrong passphrase, a bad config) — then it is not restarted. Used by the unlock
+   * screen: the answer goes back to the person who typed the passphrase.
+   */
+  tryStart(): Promise<StartOutcome> {
+    this.stopping = false;
+    this.failedStarts = 0;
+    return new Promise<StartOutcome>((resolve) => {
+      this.readyWaiters.push((agent) => resolve({ ok: true, agent }));
+      this.failWaiters.push((f) => resolve({ ok: false, ...f }));
+      this.spawnOnce();
+    });
+  }
+
+  /** Says the agent waits for its passphrase (nothing runs). */
+  markLocked(reason: string): void {
+    this.setState('locked', reason);
+  }
+
   /** Starts the agent; resolves once it is listening. */
   start(): Promise<AgentHandle> {
     this.stopping = false;
@@ -95,10 +142,13 @@ export class AgentSupervisor {
 
   private spawnOnce(): void {
     this.setState(this.restarts ? 'restarting' : 'starting');
-    const child = (this.opts.spawn ?? nodeSpawn)(this.opts.command, this.opts.args, { env: this.opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.lastFailure = null;
+    const child = (this.opts.spawn ?? nodeSpawn)(this.opts.command, this.opts.args, { env: { ...this.opts.env, ...this.secretEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
+      const failure = parseFailure(line);
+      if (failure) this.lastFailure = failure;
       const ready = this.current ? null : parseReady(line);
       if (!ready) return;
       void readFile(ready.tokenFile, 'utf8').then(
@@ -108,6 +158,7 @@ export class AgentSupervisor {
           this.restarts = 0;
           this.failedStarts = 0;
           this.setState('running', ready.url);
+          this.failWaiters = [];
           for (const w of this.readyWaiters.splice(0)) w(this.current);
         },
         (err: Error) => this.opts.onLog?.(`cannot read the agent token file: ${err.message}`),
@@ -123,6 +174,14 @@ export class AgentSupervisor {
         return;
       }
       const wasReady = this.stateValue === 'running';
+      if (!wasReady && this.failWaiters.length) {
+        // A start attempt someone waits on (unlock): tell them why, do not retry by ourselves.
+        const failure = this.lastFailure ?? { code: 'AGENT_EXITED', message: `the agent exited before it was ready (${signal ?? `code ${code}`})` };
+        this.readyWaiters = [];
+        this.setState('stopped', failure.message);
+        for (const w of this.failWaiters.splice(0)) w(failure);
+        return;
+      }
       if (!wasReady && ++this.failedStarts >= (this.opts.maxFailedStarts ?? 5)) {
         // It never came up: restarting forever would only hide why. The tray and the window say so.
         this.setState('failed', `the agent exited ${this.failedStarts} times before it was ready (${signal ?? `code ${code}`}); see its log`);

@@ -6,7 +6,9 @@ import { AgentSupervisor, type AgentHandle, type AgentState } from './agent-supe
 import { APP_ORIGIN, serveConsoleFile } from './app-protocol.js';
 import { EventBridge } from './event-bridge.js';
 import { registerIpcBridge } from './ipc-main.js';
+import { PassphraseGate } from './passphrase-gate.js';
 import { PassphraseStore } from './passphrase-store.js';
+import { HARDENED_WEB_PREFERENCES, allowNavigation, permissionDecision, windowOpenDecision } from './window-guards.js';
 import { watchFailedBackups } from './notifications.js';
 import { TRAY_ICON_DATA_URL } from './tray-icon.js';
 
@@ -32,8 +34,10 @@ let win: BrowserWindow | null = null;
 let tray: Tray | null = null;
 const trusted = new Set<number>();
 let events: EventBridge | null = null;
+let lastState: { state: AgentState; detail?: string | undefined } = { state: 'starting' };
 
 function broadcast(state: AgentState, detail?: string): void {
+  lastState = { state, detail };
   win?.webContents.send('wedsync:event', { type: 'agent-state', state, detail });
   tray?.setToolTip(`WedSync Backup — agent ${state}${detail ? `: ${detail}` : ''}`);
   updateTrayMenu(state);
@@ -65,29 +69,22 @@ function showWindow(): void {
     minWidth: 1024,
     minHeight: 640,
     title: 'WedSync Backup',
-    webPreferences: {
-      preload: join(here, 'preload.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      nodeIntegrationInWorker: false,
-      webSecurity: true,
-      allowRunningInsecureContent: false,
-      webviewTag: false,
-      spellcheck: false,
-    },
+    webPreferences: { preload: join(here, 'preload.cjs'), ...HARDENED_WEB_PREFERENCES },
   });
   const id = win.webContents.id;
   trusted.add(id);
   // Navigation and new windows are blocked: the console is one page; external links open in the browser.
   win.webContents.on('will-navigate', (e, url) => {
-    if (!url.startsWith(`${APP_ORIGIN}/`)) e.preventDefault();
+    if (!allowNavigation(url)) e.preventDefault();
   });
+  // A window (re)loaded learns the agent's state at once (locked: the unlock screen).
+  win.webContents.on('did-finish-load', () => win?.webContents.send('wedsync:event', { type: 'agent-state', ...lastState }));
   win.webContents.on('will-redirect', (e) => e.preventDefault());
   win.webContents.on('will-attach-webview', (e) => e.preventDefault());
   win.webContents.setWindowOpenHandler(({ url }) => {
-    if (/^https:\/\//.test(url)) void shell.openExternal(url);
-    return { action: 'deny' };
+    const decision = windowOpenDecision(url);
+    if (decision.openExternally) void shell.openExternal(decision.openExternally);
+    return { action: decision.action };
   });
   win.on('closed', () => {
     trusted.delete(id);
@@ -97,23 +94,18 @@ function showWindow(): void {
   void win.loadURL(`${APP_ORIGIN}/index.html#/dashboard`);
 }
 
-async function passphraseEnv(): Promise<Record<string, string>> {
-  const store = new PassphraseStore(join(app.getPath('userData'), 'passphrase.enc'), safeStorage);
-  const given = process.env.WEDSYNC_PASSPHRASE;
-  if (given) {
-    // First start with the passphrase in the environment: keep it in the keychain from now on.
-    await store.save(given);
-    return {};
-  }
-  const stored = await store.load();
-  return stored ? { WEDSYNC_PASSPHRASE: stored } : {};
-}
-
-async function startAgent(): Promise<AgentSupervisor> {
+/**
+ * The agent child: `wedsync-backup agent` on DATABASE_URL (needs the repository passphrase: the
+ * gate supplies it from WEDSYNC_PASSPHRASE, the keychain or the unlock screen), the embedded demo
+ * otherwise, or an agent already running as a service (attach).
+ */
+async function startAgent(): Promise<{ supervisor: AgentSupervisor; gate: PassphraseGate | null }> {
+  // The passphrase reaches the child only through the gate (its environment), never inherited blindly.
+  const { WEDSYNC_PASSPHRASE: given, ...baseEnv } = process.env;
   const supervisor = new AgentSupervisor({
     command: process.execPath,
     args: process.env.DATABASE_URL ? [CLI, 'agent', '--json', '--host', '127.0.0.1', '--port', '0'] : [CLI, 'demo', '--json'],
-    env: { ...process.env, ...(await passphraseEnv()), ELECTRON_RUN_AS_NODE: '1' },
+    env: { ...baseEnv, ELECTRON_RUN_AS_NODE: '1' },
     onState: broadcast,
     onLog: () => undefined,
   });
@@ -122,10 +114,16 @@ async function startAgent(): Promise<AgentSupervisor> {
   if (attachUrl && tokenFile) {
     const { readFile } = await import('node:fs/promises');
     supervisor.attach(attachUrl, (await readFile(tokenFile, 'utf8')).trim());
-  } else {
-    void supervisor.start();
+    return { supervisor, gate: null };
   }
-  return supervisor;
+  const gate = new PassphraseGate({
+    store: new PassphraseStore(join(app.getPath('userData'), 'passphrase.enc'), safeStorage),
+    supervisor,
+    envPassphrase: given,
+    needsPassphrase: Boolean(process.env.DATABASE_URL),
+  });
+  void gate.start();
+  return { supervisor, gate };
 }
 
 async function main(): Promise<void> {
@@ -141,13 +139,13 @@ async function main(): Promise<void> {
     return;
   }
   // Deny every permission (camera, notifications from the page, geolocation…): the console needs none.
-  session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
+  session.defaultSession.setPermissionRequestHandler((_wc, perm, cb) => cb(permissionDecision(perm)));
   protocol.handle('app', (req) => serveConsoleFile(RENDERER_DIST, req.url));
 
-  const supervisor = await startAgent();
+  const { supervisor, gate } = await startAgent();
   const agent = (): AgentHandle | null => supervisor.agent();
   events = new EventBridge({ agent });
-  registerIpcBridge({ ipcMain, agent, trustedSenders: () => trusted, origin: APP_ORIGIN, events });
+  registerIpcBridge({ ipcMain, agent, trustedSenders: () => trusted, origin: APP_ORIGIN, events, ...(gate ? { unlock: (p: string) => gate.unlock(p) } : {}) });
 
   tray = new Tray(nativeImage.createFromDataURL(TRAY_ICON_DATA_URL));
   updateTrayMenu(supervisor.state);

@@ -11,6 +11,11 @@ const WATCH_CHANNEL = 'wedsync:watch';
 const STREAMS = new Set(['recovery-operation', 'validation']);
 let nextSubscription = 0;
 const SESSION = Math.random().toString(36).slice(2, 10).padEnd(8, '0');
+// The agent's state may arrive before the page subscribes (e.g. 'locked' at load): replayed to late listeners.
+let lastAgentState: unknown = null;
+ipcRenderer.on(EVENT_CHANNEL, (_e: IpcRendererEvent, event: { type?: unknown }) => {
+  if (event?.type === 'agent-state') lastAgentState = event;
+});
 
 contextBridge.exposeInMainWorld('wedsync', {
   async invoke(name: unknown, request: unknown) {
@@ -23,6 +28,7 @@ contextBridge.exposeInMainWorld('wedsync', {
   },
   onEvent(listener: (event: unknown) => void) {
     if (typeof listener !== 'function') return () => undefined;
+    if (lastAgentState) queueMicrotask(() => listener(lastAgentState));
     const wrapped = (_e: IpcRendererEvent, event: unknown) => listener(event);
     ipcRenderer.on(EVENT_CHANNEL, wrapped);
     return () => ipcRenderer.removeListener(EVENT_CHANNEL, wrapped);
