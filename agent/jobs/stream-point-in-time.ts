@@ -169,7 +169,7 @@ export async function materializePointInTime(deps: PointInTimeDeps, weddingId: s
   });
   // Browsable like every snapshot: in the catalog when the database answers (else when the
   // queued restore runs), and in the cache's mirror at once (the console lists it offline).
-  const row = pointInTimeCatalogRow(manifest, localRepo, at);
+  const row = pointInTimeCatalogRow(manifest, localRepo);
   store.putSnapshots([{ id: row.id, createdAt: row.createdAt, snapshotType: row.snapshotType, storageLocation: row.storageLocation, weddingIds: row.weddingIds, summary: mirrorSummary(row) }]);
   if (options.catalog) await options.catalog.insertSnapshot(row);
   return {
@@ -190,7 +190,7 @@ export interface SnapshotCatalog {
 }
 
 /** The backup_snapshots row of a point-in-time snapshot: kind point-in-time, tier 1, parent = its base. */
-export function pointInTimeCatalogRow(m: Manifest, repo: Repository, _at?: string): NewSnapshot {
+export function pointInTimeCatalogRow(m: Manifest, repo: Repository): NewSnapshot {
   const w = m.weddings[0];
   const dataTypes = [...new Set(m.schema.tables.map((t) => t.dataType).filter((d): d is NonNullable<typeof d> => Boolean(d) && d !== 'wedding'))].sort();
   return {
