@@ -44,6 +44,7 @@ async function measure(weddings) {
       firstBytes: firstJson.bytesNew,
       secondNewBytes: againJson.bytesNew,
       incMs: inc.ms,
+      incJobMs: incJson.durationMs,
       incNewBytes: incJson.bytesNew,
       incRowsRead: incJson.rowsExported,
       changedWeddings: changed,
@@ -64,12 +65,16 @@ const lines = [
   `| pg_dump -Fc wall time | ${fmt(main.pgDumpMs / 1000)} s | — |`,
   `| full backup wall time (whole CLI process) | ${fmt(main.fullMs / 1000)} s = **${fmt(main.fullMs / main.pgDumpMs)}× pg_dump** | ≤ 1.0× (aim 0.8×) |`,
   `| second full of unchanged data: new bytes | ${main.secondNewBytes} B = ${fmt((100 * main.secondNewBytes) / main.firstBytes, 3)}% of the first | < 1% |`,
-  `| incremental after changing ${main.changedWeddings} weddings (1%): wall time | ${fmt(main.incMs / 1000)} s = ${fmt((100 * main.incMs) / main.fullMs, 1)}% of full | ≤ 10% |`,
+  `| incremental after changing ${main.changedWeddings} weddings (1%): wall time | ${fmt(main.incMs / 1000)} s = ${fmt((100 * main.incMs) / main.fullMs, 1)}% of full (whole process; the job itself ${fmt(main.incJobMs / 1000)} s) | ≤ 10% |`,
   `| incremental: new bytes | ${main.incNewBytes} B = ${fmt((100 * main.incNewBytes) / main.firstBytes, 2)}% of full (${main.incRowsRead} rows read) | ≤ 5% |`,
   `| emergency backup of one wedding (whole CLI process) | ${fmt(main.emergencyMs / 1000)} s | ≤ 2 s |`,
   `| peak memory of a full backup (RSS) | ${fmt(main.fullPeakMb, 0)} MB | ≤ 300 MB |`,
   ...(large
-    ? [`| peak memory at ${large.weddings} weddings | ${fmt(large.fullPeakMb, 0)} MB = ${fmt((100 * (large.fullPeakMb - main.fullPeakMb)) / main.fullPeakMb, 1)}% more | ≤ 20% more |`, `| full backup at ${large.weddings} weddings | ${fmt(large.fullMs / 1000)} s = ${fmt(large.fullMs / large.pgDumpMs)}× pg_dump | |`]
+    ? [
+        `| peak memory at ${large.weddings} weddings | ${fmt(large.fullPeakMb, 0)} MB = ${fmt((100 * (large.fullPeakMb - main.fullPeakMb)) / main.fullPeakMb, 1)}% more | ≤ 20% more, ≤ 300 MB |`,
+        `| full backup at ${large.weddings} weddings | ${fmt(large.fullMs / 1000)} s = ${fmt(large.fullMs / large.pgDumpMs)}× pg_dump | |`,
+        `| incremental at ${large.weddings} weddings after changing ${large.changedWeddings} (1%) | ${fmt(large.incMs / 1000)} s = ${fmt((100 * large.incMs) / large.fullMs, 1)}% of full (job ${fmt(large.incJobMs / 1000)} s) | |`,
+      ]
     : []),
   '',
   `Seeding took ${fmt(main.seedMs / 1000, 1)} s. Command: \`npm run build && WEDDINGS=${WEDDINGS}${LARGE ? ` LARGE=${LARGE}` : ''} RUNS=${RUNS} node bench/backup-bench.js\``,

@@ -9,6 +9,8 @@
 //   N=2000 node bench/restore-bench.js        REPEAT=5 for more one-wedding runs
 //   PG_BIN=/usr/lib/postgresql/15/bin         where pg_dump / pg_restore live
 //   ONE_ONLY=1                                only the one-wedding restore (e.g. N=10000 for scaling)
+//   LARGE=10000                               also the one-wedding restore at LARGE weddings (own database
+//                                             and repository in the same cluster, same run): CPU ratio
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,6 +21,7 @@ import { promisify } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.N ?? 2000);
+const LARGE = Number(process.env.LARGE ?? 0);
 const REPEAT = Number(process.env.REPEAT ?? 3);
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const run = promisify(execFile);
@@ -107,17 +110,21 @@ try {
   const backup = await cli(['backup', '--type', 'full'], env);
 
   // 1. One wedding, all data types, guests deleted first; the wedding changes each round.
-  const weddings = (await query(url, `SELECT id FROM weddings ORDER BY id LIMIT $1 OFFSET $2`, [REPEAT, Math.floor(N / 3)])).map((r) => r.id);
-  const one = [];
-  const oneCpu = [];
-  for (const w of weddings) {
-    await query(url, 'DELETE FROM guests WHERE wedding_id = $1', [w]);
-    const r = await cli(['restore', 'latest', '--scope', 'wedding-only', '--wedding', w, '--yes'], env);
-    if (r.json.operation?.status !== 'completed') throw new Error(`one-wedding restore did not complete: ${JSON.stringify(r.json).slice(0, 300)}`);
-    one.push(r.ms);
-    if (r.cpuMs !== null) oneCpu.push(r.cpuMs);
-    log(`one-wedding restore ${fmt(r.ms)}${r.cpuMs !== null ? `, CPU ${fmt(r.cpuMs)}` : ''} (${r.json.preview.totals.inserted} rows inserted)`);
-  }
+  const oneWedding = async (url, env, n) => {
+    const weddings = (await query(url, `SELECT id FROM weddings ORDER BY id LIMIT $1 OFFSET $2`, [REPEAT, Math.floor(n / 3)])).map((r) => r.id);
+    const one = [];
+    const oneCpu = [];
+    for (const w of weddings) {
+      await query(url, 'DELETE FROM guests WHERE wedding_id = $1', [w]);
+      const r = await cli(['restore', 'latest', '--scope', 'wedding-only', '--wedding', w, '--yes'], env);
+      if (r.json.operation?.status !== 'completed') throw new Error(`one-wedding restore did not complete: ${JSON.stringify(r.json).slice(0, 300)}`);
+      one.push(r.ms);
+      if (r.cpuMs !== null) oneCpu.push(r.cpuMs);
+      log(`one-wedding restore at ${n} weddings ${fmt(r.ms)}${r.cpuMs !== null ? `, CPU ${fmt(r.cpuMs)}` : ''} (${r.json.preview.totals.inserted} rows inserted)`);
+    }
+    return { one, oneCpu };
+  };
+  const { one, oneCpu } = await oneWedding(url, env, N);
 
   const lines = [
     `Restore benchmark: ${N} weddings, ${rows.toLocaleString('en')} rows seeded, one full backup (${(backup.json.bytesTotal / 1048576).toFixed(1)} MiB stored); ${new Date().toISOString().slice(0, 10)}, node ${process.version}`,
@@ -170,6 +177,27 @@ try {
       `| pg_dump -Fc (for reference) | ${fmt(pgDump)} | |`,
       '',
       'Every restored database was checked equal to the source (row counts and md5 of every table).',
+    );
+  }
+  // 3. The same one-wedding restore at LARGE weddings: its cost should not follow the database's size.
+  if (LARGE) {
+    await query(admin, 'CREATE DATABASE wedsync_large TEMPLATE template0');
+    const largeUrl = cluster.urlFor('wedsync_large');
+    const largeEnv = { ...env, DATABASE_URL: largeUrl, WEDSYNC_HOME: join(dir, 'home-large'), WEDSYNC_REPO: join(dir, 'repo-large') };
+    await cli(['init'], largeEnv);
+    log(`seeding ${LARGE} weddings`);
+    await cli(['seed', '--weddings', String(LARGE)], largeEnv);
+    await query(largeUrl, 'VACUUM ANALYZE');
+    log(`full backup at ${LARGE} weddings`);
+    await cli(['backup', '--type', 'full'], largeEnv);
+    const large = await oneWedding(largeUrl, largeEnv, LARGE);
+    const ratio = oneCpu.length && large.oneCpu.length ? median(large.oneCpu) / median(oneCpu) : null;
+    lines.push(
+      '',
+      '| one-wedding restore (whole CLI process, median) | wall | CPU (user+sys) |',
+      '| --- | --- | --- |',
+      `| ${N} weddings (${one.length} runs) | ${fmt(median(one))} | ${oneCpu.length ? fmt(median(oneCpu)) : '—'} |`,
+      `| ${LARGE} weddings (${large.one.length} runs) | ${fmt(median(large.one))} | ${large.oneCpu.length ? fmt(median(large.oneCpu)) : '—'}${ratio !== null ? ` = **${ratio.toFixed(2)}×** the CPU at ${N} (target ≤ 1.5×)` : ''} |`,
     );
   }
   lines[0] += `, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`;
