@@ -491,3 +491,43 @@ describe('index checkpoints', () => {
     expect((await reopened.loadBlobs(sample)).size).toBe(3);
   });
 });
+
+describe('snapshot trees (format 2)', () => {
+  it('reads one wedding lazily; a damaged or missing tree is refused naming its weddings; trees live in packs of their own', async () => {
+    const store = memoryStore();
+    const repo = await initRepository(store, PASS, { kdf: TEST_KDF, packSize: 64 * 1024 });
+    const segments = await saveSegments(repo, [guestRows(1, 10), guestRows(2, 20)]);
+    await repo.flush();
+    const draft = draftManifest({ segments });
+    const saved = await repo.saveManifest(draft);
+    const weddingId = saved.weddings[0]!.weddingId;
+    expect(saved.trees!.entries.map((e) => e.weddingIds)).toEqual([[weddingId]]);
+
+    const view = await (await openRepository(store, PASS)).openSnapshot(saved.snapshotId);
+    expect(view.weddingIds()).toEqual([weddingId]);
+    expect(await view.wedding(weddingId)).toEqual(saved.weddings[0]);
+    expect(await view.wedding('00000000-0000-4000-8000-000000000000')).toBeUndefined();
+
+    // The tree's pack holds the tree alone.
+    const treeId = saved.trees!.entries[0]!.id;
+    const reopened = await openRepository(store, PASS);
+    await reopened.loadIndex();
+    const entry = reopened.blobEntry(treeId)!;
+    expect(entry.type).toBe('tree');
+    expect(reopened.indexedPacks().find((p) => p.id === entry.packId)!.blobCount).toBe(1);
+
+    // One flipped byte in the tree: refused, naming the wedding, for the lazy and the whole read.
+    const name = packName(entry.packId);
+    const bytes = Buffer.from(await store.get(name));
+    bytes[entry.offset + 20] = bytes[entry.offset + 20]! ^ 0xff;
+    await store.put(name, bytes);
+    const damaged = await openRepository(store, PASS);
+    await expectCode((await damaged.openSnapshot(saved.snapshotId)).wedding(weddingId), 'INTEGRITY', new RegExp(`tree of wedding ${weddingId}`));
+    await expectCode(damaged.loadManifest(saved.snapshotId), 'INTEGRITY', new RegExp(`snapshot ${saved.snapshotId}: the tree of wedding ${weddingId}`));
+
+    // The tree's pack gone: the same, naming the wedding.
+    await store.delete(name);
+    const gone = await openRepository(store, PASS);
+    await expectCode(gone.loadManifest(saved.snapshotId), 'INTEGRITY', new RegExp(`wedding ${weddingId}`));
+  });
+});

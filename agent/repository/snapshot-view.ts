@@ -131,8 +131,25 @@ export class SnapshotView {
       // A tree blob missing from the index or damaged in its pack: name the weddings it holds.
       if (err instanceof WedsyncError && (err.code === 'BLOB_NOT_FOUND' || (err.code === 'INTEGRITY' && !err.details?.['treeId']))) {
         const blobId = err.details?.['blobId'];
-        const entry = typeof blobId === 'string' ? byId.get(blobId)?.[0] : undefined;
-        if (entry) throw treeError(this.snapshotId, entry, err.code === 'BLOB_NOT_FOUND' ? 'no index lists it' : err.message, err);
+        let entry = typeof blobId === 'string' ? byId.get(blobId)?.[0] : undefined;
+        // A pack that is gone names no blob: find the tree that cannot be read, one at a time.
+        if (!entry && byId.size === 1) entry = [...byId.values()][0]![0];
+        if (!entry) {
+          for (const [id, list] of byId) {
+            const failed = await this.reader.forEachBlob([id], () => undefined, { scanPacksOnMiss: true }).then(
+              () => false,
+              () => true,
+            );
+            if (failed) {
+              entry = list[0];
+              break;
+            }
+          }
+        }
+        if (entry) {
+          const reason = err.code === 'BLOB_NOT_FOUND' ? (typeof blobId === 'string' ? 'no index lists it' : `its pack is missing (${err.message})`) : err.message;
+          throw treeError(this.snapshotId, entry, reason, err);
+        }
       }
       throw err;
     }
