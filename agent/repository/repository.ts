@@ -507,7 +507,7 @@ export class Repository {
     // Much to decode (a complete restore): worker threads decode while the next ranges are read
     // and the caller consumes; a little (one wedding): inline, no thread start-up.
     const pool = poolFor(ranges.reduce((a, r) => a + (r.end - r.start), 0));
-    await mapLimit(ranges, pool ? READ_CONCURRENCY * 2 : READ_CONCURRENCY, async (range) => {
+    await mapLimit(ranges, READ_CONCURRENCY, async (range) => {
       const name = packName(range.packId);
       const bytes = await this.store.getRange(name, range.start, range.end - range.start);
       if (pool) {
