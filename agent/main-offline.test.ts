@@ -121,6 +121,10 @@ describe('the agent started with the database down', () => {
     expect(list.body.queued.map((q: { id: string }) => q.id).sort()).toEqual(Object.values(queued).sort());
     expect((await api(`/api/backup/queued-restores/${queued.manual}/preview`, { method: 'POST' })).status).toBe(503);
     expect((await api('/api/backup/restore/preview', { method: 'POST', body: { backupId: pits.body.snapshots[0].id, recoveryScope: 'wedding-only', weddingIds: [W] } })).status).toBe(503);
+    // A per-user token cannot be resolved without the database: 503 naming it, never a 500 (the agent token works).
+    const user = await fetch(`${agent.url}/api/weddings/today`, { headers: { authorization: 'Bearer wsk_not-checkable-offline' } });
+    expect(user.status).toBe(503);
+    expect(((await user.json()) as { error: { code: string } }).error.code).toBe('DB_UNREACHABLE');
     // The console itself is served.
     expect((await fetch(agent.consoleUrl(), { redirect: 'manual' })).status).toBeLessThan(500);
   });
