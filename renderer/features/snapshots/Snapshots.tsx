@@ -9,7 +9,7 @@ import { Badge, Empty, ErrorState, Loading, PageHeader, validationTone } from '.
 import { useWeddingNames, type WeddingNames } from '../../components/wedding-names.js';
 import { WeddingDiff } from './WeddingDiff.js';
 
-const TYPES = ['full', 'incremental', 'emergency', 'recovery-point'] as const;
+const TYPES = ['full', 'incremental', 'emergency', 'recovery-point', 'point-in-time'] as const;
 const DATA_TYPES = ['guests', 'timeline', 'vendors', 'photos'] as const;
 
 /** Bars on a time axis, one per snapshot: height by stored size, colour by type. Arrow keys move between them. */
