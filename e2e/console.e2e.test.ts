@@ -20,6 +20,9 @@ describe('console e2e (Chromium)', () => {
   let incrementalId: string;
   let wedding: { id: string; couple_names: string };
   let proxy: TcpProxy;
+  let config: ReturnType<typeof resolveConfig>;
+  /** The point-in-time test's wedding (streamed by tier 1) and its time T. */
+  let pit: { weddingId: string; at: Date; guests: { n: string; h: string | null } } | null = null;
 
   beforeAll(async () => {
     await ensureRendererBuilt();
@@ -37,7 +40,7 @@ describe('console e2e (Chromium)', () => {
     // The agent reaches PostgreSQL through a proxy the last test cuts: the database "stops".
     const pgUrl = new URL(world.db.url);
     proxy = await startTcpProxy(pgUrl.hostname, Number(pgUrl.port));
-    const config = resolveConfig(
+    config = resolveConfig(
       { databaseUrl: proxy.url(world.db.url), repo: join(world.dir, 'repo'), photoStore: join(world.dir, 'photos'), home: join(world.dir, 'home') },
       { WEDSYNC_PASSPHRASE: world.passphrase },
     );
@@ -289,6 +292,61 @@ describe('console e2e (Chromium)', () => {
     await expect.poll(async () => ((await call(`/api/backup/recovery-operations/${operation.id}`)) as { operation: { status: string } }).operation.status, { timeout: 60_000, interval: 300 }).toBe('completed');
     expect(await digest()).toEqual(before);
     await expect.poll(async () => ((await call(`/api/weddings/${ready.weddingId}/offline`)) as { guests: unknown[] }).guests.length, { timeout: 60_000, interval: 500 }).toBe(Number(before.n));
+    expect(browser.problems).toEqual([]);
+    pit = { weddingId: ready.weddingId, at: t, guests: before };
+  });
+
+  it('shows restores queued while the database was unreachable: preview, run (live progress, verified), or cancel', async () => {
+    expect(pit).not.toBeNull();
+    const { weddingId, at, guests } = pit!;
+    const { page } = browser;
+    const call = async (path: string) => (await fetch(`${agent.url}${path}`, { headers: { authorization: `Bearer ${agent.token}` } })).json();
+    const digest = async () =>
+      (await world.client.query<{ n: string; h: string | null }>(`SELECT count(*)::text AS n, md5(string_agg(g::text, '|' ORDER BY g.id)) AS h FROM guests g WHERE wedding_id = $1`, [weddingId])).rows[0]!;
+    // Two restores prepared offline (as `restore --wedding ID --at T` queues them when the database is down),
+    // written to the agent's local queue the way the CLI does; then the guests are lost again.
+    const [{ openCache, cachePath }, { openLocalRepository }, { queueRestore }, { DEFAULT_SCHEMA_MAP }] = await Promise.all([
+      import('../agent/cache/open.js'),
+      import('../agent/cli/commands/stream.js'),
+      import('../agent/jobs/offline-queue.js'),
+      import('../agent/contract/schema-map.js'),
+    ]);
+    const cache = openCache(cachePath(config.home));
+    const localRepo = await openLocalRepository(config, await silentLogger());
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const q = await queueRestore(cache.store, { kind: 'point-in-time', weddingId, at: at.toISOString(), dataTypes: ['guests'], confirmed: false, initiatedByLabel: 'cli:coordinator' }, { store: cache.store, localRepo, map: DEFAULT_SCHEMA_MAP });
+        ids.push(q.id);
+      }
+    } finally {
+      await localRepo.store.close();
+      cache.store.close();
+    }
+    await world.client.query('DELETE FROM guests WHERE wedding_id = $1', [weddingId]);
+    await expect.poll(async () => ((await call(`/api/weddings/${weddingId}/offline`)) as { guests: unknown[] }).guests.length, { timeout: 60_000, interval: 500 }).toBe(0);
+
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Guided restore', exact: true }).click();
+    await page.getByRole('button', { name: 'Start over' }).click().catch(() => undefined);
+    await page.reload();
+    const panel = page.locator('[aria-label="Queued restores"]');
+    await panel.waitFor();
+    await expect.poll(() => panel.locator('li[data-queued-id]').count()).toBe(2);
+    // One is cancelled: it leaves the list and never runs.
+    await panel.locator(`li[data-queued-id="${ids[1]}"]`).getByRole('button', { name: /^Cancel queued restore/ }).click();
+    await expect.poll(() => panel.locator('li[data-queued-id]').count()).toBe(1);
+    const item = panel.locator(`li[data-queued-id="${ids[0]}"]`);
+    await item.getByRole('button', { name: /^Preview queued restore/ }).click();
+    await item.getByText(`${guests.n} inserted`).waitFor({ timeout: 60_000 });
+    await item.getByLabel(/to run it/).fill('RESTORE');
+    await screenshot(page, '06e-queued-restore-preview');
+    await item.getByRole('button', { name: 'Run queued restore' }).click();
+    await page.getByRole('heading', { name: 'Restored and verified' }).waitFor({ timeout: 60_000 });
+    expect(await digest()).toEqual(guests);
+    const queued = (await call('/api/backup/queued-restores')) as { queued: { id: string; status: string }[] };
+    expect(Object.fromEntries(queued.queued.filter((q) => ids.includes(q.id)).map((q) => [q.id, q.status]))).toEqual({ [ids[0]!]: 'done', [ids[1]!]: 'cancelled' });
+    await screenshot(page, '06f-queued-restore-result');
+    await expect.poll(async () => ((await call(`/api/weddings/${weddingId}/offline`)) as { guests: unknown[] }).guests.length, { timeout: 60_000, interval: 500 }).toBe(Number(guests.n));
     expect(browser.problems).toEqual([]);
   });
 

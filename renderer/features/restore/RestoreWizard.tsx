@@ -11,6 +11,8 @@ import { useLoad } from '../../components/hooks.js';
 import { useLive, type LiveChannel } from '../../components/live.js';
 import { Badge, Empty, ErrorState, LiveNote, Loading, PageHeader, ProgressBar, validationTone } from '../../components/states.js';
 import { DiffRows } from './DiffRows.js';
+import { QueuedRestores } from './QueuedRestores.js';
+import { useWeddingNames } from '../../components/wedding-names.js';
 import { VerificationResult } from './VerificationResult.js';
 
 const STEPS = ['Wedding', 'Snapshot or time', 'Scope', 'Preview', 'Confirm', 'Progress', 'Result'] as const;
@@ -367,6 +369,7 @@ function Progress({ operation, channel }: { operation: RecoveryOperation; channe
  */
 export function RestoreWizard({ route }: { route: Route }) {
   const client = useClient();
+  const names = useWeddingNames();
   const [step, setStep] = useState(0);
   const [wedding, setWedding] = useState<WeddingListItem | null>(null);
   const [snapshot, setSnapshot] = useState<SnapshotSummary | null>(null);
@@ -535,6 +538,18 @@ export function RestoreWizard({ route }: { route: Route }) {
         </p>
       )}
       <div ref={heading}>
+        {step === 0 && (
+          <QueuedRestores
+            names={names}
+            onStarted={(op) => {
+              setUndoOf(null);
+              setPointInTime(null);
+              setWedding({ id: op.affectedWeddings[0] ?? '', coupleNames: names.label(op.affectedWeddings[0] ?? ''), weddingDate: null, venueName: null, status: null });
+              setOperation(op);
+              setStep(5);
+            }}
+          />
+        )}
         {step === 0 && (
           <PickWedding
             onPick={(w) => {
