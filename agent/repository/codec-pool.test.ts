@@ -114,6 +114,18 @@ describe('codec pool (worker threads running the compiled codec)', () => {
     });
   });
 
+  it('where a worker cannot load its file, batches run inline with the same results', async () => {
+    const broken = new CodecPool({ threads: 1, workerFile: new URL('./no-such-worker.js', import.meta.url).href });
+    try {
+      const { bytes, spans } = batchOf(plaintexts);
+      const sealed = await broken.seal(key, 3, bytes, spans.map((s) => ({ ...s, compress: 'auto' as const })));
+      let pos = 0;
+      for (const [i, p] of plaintexts.entries()) expect(codec.open(sealed.sealed.subarray(pos, (pos += sealed.lengths[i]!)), AAD.blob(spans[i]!.id)).equals(p)).toBe(true);
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('reads its settings from the environment, refusing nonsense', () => {
     expect(codecThreads({ WEDSYNC_CODEC_THREADS: '0' })).toBe(0);
     expect(codecThreads({ WEDSYNC_CODEC_THREADS: '3' })).toBe(3);

@@ -18,10 +18,12 @@ import type { BlobSpan, CodecTask, OpenBatchResult, SealBatchResult, SealSpan, W
  * - Backpressure: at most `maxInFlight` batches are queued or running at once; further calls
  *   wait their turn (FIFO) before anything is sent. Memory in the pool stays bounded by
  *   maxInFlight × batch size whatever the producer does.
- * - Errors: a worker that throws or dies, or a worker file that cannot load, rejects the call
- *   with WedsyncError INTERNAL naming the cause; piscina replaces the worker for later calls.
+ * - Errors: a worker that throws or dies rejects the call with WedsyncError INTERNAL naming the
+ *   cause; piscina replaces the worker for later calls. Where workers cannot run at all (piscina
+ *   not installed, the worker file not loadable — probed once with a tiny batch), every batch
+ *   runs inline on the calling thread instead: slower, never wrong.
  * - Lazy: nothing (not even piscina) is loaded before the first batch; callers send work here
- *   only when it is big (`worthOffloading`), so a one-wedding restore or an emergency backup
+ *   only when it is big (`poolFor`), so a one-wedding restore or an emergency backup
  *   never pays for starting threads.
  * - Shutdown: idle workers never keep the process alive (piscina unrefs them) and exit after
  *   IDLE_MS; `closeCodecPool()` stops them at once (the CLI calls it before it exits).
@@ -45,6 +47,8 @@ export interface CodecPoolOptions {
   threads: number;
   /** Batches queued or running at once (default 2 per thread). */
   maxInFlight?: number;
+  /** @internal the worker's file (tests: one that cannot load). */
+  workerFile?: string;
 }
 
 function workerFile(): string {
@@ -74,10 +78,12 @@ export class CodecPool {
   private piscina: Promise<Piscina | null> | null = null;
   private closed = false;
   private batches = 0;
+  private readonly workerFile: string;
 
   constructor(options: CodecPoolOptions) {
     this.threads = Math.max(1, Math.floor(options.threads));
     this.maxInFlight = Math.max(1, options.maxInFlight ?? this.threads * 2);
+    this.workerFile = options.workerFile ?? workerFile();
   }
 
   /**
@@ -129,14 +135,35 @@ export class CodecPool {
   }
 
   private start(): Promise<Piscina | null> {
-    this.piscina ??= import('piscina').then(
-      ({ Piscina }) => new Piscina({ filename: workerFile(), minThreads: 0, maxThreads: this.threads, idleTimeout: IDLE_MS, concurrentTasksPerWorker: 1 }),
-      // An install without piscina (a checkout whose node_modules predates it) still works, on one thread.
-      (err: unknown) => {
-        if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    this.piscina ??= (async () => {
+      let Ctor: typeof Piscina;
+      try {
+        ({ Piscina: Ctor } = await import('piscina'));
+      } catch (err) {
+        // An install without piscina (a checkout whose node_modules predates it) still works, on one thread.
+        if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return null;
+        throw err;
+      }
+      const pool = new Ctor({ filename: this.workerFile, minThreads: 0, maxThreads: this.threads, idleTimeout: IDLE_MS, concurrentTasksPerWorker: 1 });
+      // A worker dying outside a task is an 'error' event: unheard, it would end the process.
+      // Its tasks reject on their own (INTERNAL, see run()); piscina starts a new worker.
+      pool.on('error', () => undefined);
+      // A worker that cannot load its file (dist/ not built, a packaged app whose archive a worker
+      // cannot read) must not cost a batch whose buffer was already handed over: probe once with
+      // a tiny one, and work inline if it fails.
+      try {
+        const probe: CodecTask = { op: 'seal', key: { encryption: new Uint8Array(32), mac: new Uint8Array(32) }, level: 1, bytes: new Uint8Array(1), spans: [{ id: '00'.repeat(32), offset: 0, length: 1, compress: 'never' }] };
+        // A worker that fails to load is reported as an 'error' event, and its task never settles.
+        await new Promise((resolve, reject) => {
+          pool.once('error', reject);
+          pool.run(probe).then(resolve, reject);
+        });
+      } catch {
+        await pool.destroy().catch(() => undefined);
         return null;
-      },
-    );
+      }
+      return pool;
+    })();
     return this.piscina;
   }
 }
