@@ -62,7 +62,7 @@ describe.skipIf(!DIST)('desktop app (Electron via Playwright _electron)', () => 
       bridge: Object.keys((window as unknown as { wedsync: object }).wedsync).sort(),
       storage: JSON.stringify({ ...sessionStorage, ...localStorage }),
     }));
-    expect(probe).toMatchObject({ require: 'undefined', process: 'undefined', bridge: ['invoke', 'onEvent'] });
+    expect(probe).toMatchObject({ require: 'undefined', process: 'undefined', bridge: ['invoke', 'onEvent', 'unlock', 'watch'] });
     expect(probe.storage).not.toContain(agent.token);
     const list = await page.evaluate(() => (window as unknown as { wedsync: { invoke(n: string, r: unknown): Promise<{ ok: boolean }> } }).wedsync.invoke('listSnapshots', {}));
     expect(list.ok).toBe(true);
