@@ -62,6 +62,13 @@ export const DEFAULT_SCHEMA_MAP: SchemaMap = {
     'public.wedsync_change_journal',
     'public.wedsync_audit_log',
     'public.wedsync_api_tokens',
+    // The agent's own tables (migrations 004, 006, 007): never wedding data. In a snapshot, a
+    // complete restore would roll them back (audit rows, API tokens, agents) — and the audit row
+    // a restore writes as it starts would make its own apply refuse ("rows changed").
+    'public.backup_agents',
+    'public.backup_maintenance_runs',
+    'public.backup_api_tokens',
+    'public.backup_audit_log',
   ],
   weddings: { table: 'public.weddings', idColumn: 'id', dateColumn: 'wedding_date', organizationColumn: 'organization_id' },
   tables: [

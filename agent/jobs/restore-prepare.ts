@@ -8,7 +8,7 @@ import { addCounts, copyLines, diffRows, keyIndexes, zeroCounts, type RowChange 
 import type { Repository } from '../repository/repository.js';
 import type { RestoreTarget } from '../source/restore-target.js';
 import type { TargetColumns } from '../source/restore-writer.js';
-import { digestRows } from '../source/restore-rows.js';
+import { digestOfTables, tableDigestLines } from '../source/restore-rows.js';
 
 /**
  * The first steps of a restore, shared by the preview and the apply: load the manifest, plan,
@@ -70,8 +70,21 @@ export interface PreparedRestore {
   /** Plan scopes, parents first. */
   scopes: PlanTableScope[];
   columns: Map<string, TargetColumns>;
-  /** Segment plaintexts by blob id (all the plan reads, one item's for a diff page, none for an empty target). */
+  /**
+   * Segment plaintexts by blob id (all the plan reads, one item's for a diff page, none for an
+   * empty target, and none for a complete restore into an existing database: see `streamed`).
+   */
   segments: Map<string, Buffer>;
+  /**
+   * A complete restore into an existing database: no segment is held for the whole restore. The
+   * preview diffs a table at a time (its segments and live rows read, compared, dropped), and
+   * the apply streams each table's segments into its stage; memory follows the biggest table,
+   * not the database. `checked` says whether every segment was read and checked already (the
+   * preview's diff does it; otherwise execute does, before anything changes).
+   */
+  streamed: boolean;
+  checked: boolean;
+  repo: Repository;
   /** What a confirmation token binds (besides the live digest). */
   fingerprint: string;
   /** Filled by diff(): per (wedding, table). */
@@ -202,6 +215,13 @@ export async function prepareRestore(deps: PrepareDeps, request: RestoreRequest,
   const target = t.value;
   try {
     let plan = planRestore(manifest, request, deps.map);
+    // Snapshots taken before the schema map excluded the agent's own tables (audit log, API
+    // tokens, agents) hold them: a restore never writes them back.
+    const excluded = new Set(deps.map.exclude);
+    if (plan.scopes.some((s) => excluded.has(s.table.qualified))) {
+      const dropped = plan.scopes.filter((s) => excluded.has(s.table.qualified)).map((s) => s.table.qualified);
+      plan = { ...plan, scopes: plan.scopes.filter((s) => !excluded.has(s.table.qualified)), notes: [...plan.notes, `left as they are (the agent's own tables, not wedding data): ${dropped.join(', ')}`] };
+    }
     const targetLabel = request.targetUrl ? target.description : 'live';
     if (request.expectTarget !== undefined && request.expectTarget !== target.description) {
       throw new WedsyncError('BAD_INPUT', `--target-url names ${target.description}, but the operation restored into ${request.expectTarget}`);
@@ -238,9 +258,10 @@ export async function prepareRestore(deps: PrepareDeps, request: RestoreRequest,
 
     // Load and check every segment the plan reads, before anything changes. An empty target has
     // nothing to change: its tables stream their segments while loading (execute).
+    const streamed = !filter && !emptyTarget && plan.recoveryScope === 'complete';
     const wanted = filter
       ? (byName.get(filter.table)?.segments.get(filter.weddingId ?? NO_WEDDING) ?? []).map((r) => r.id)
-      : emptyTarget
+      : emptyTarget || streamed
         ? []
         : [...planSegments(plan).keys()];
     const segments = await loadSegments(deps.repo, plan, wanted);
@@ -255,6 +276,9 @@ export async function prepareRestore(deps: PrepareDeps, request: RestoreRequest,
       scopes,
       columns,
       segments,
+      streamed,
+      checked: !streamed,
+      repo: deps.repo,
       fingerprint: fingerprintOf(plan, request, targetLabel),
       release: () => target.close(),
     };
@@ -271,13 +295,15 @@ export async function prepareRestore(deps: PrepareDeps, request: RestoreRequest,
 export async function diffPrepared(prepared: PreparedRestore, filter?: PrepareFilter): Promise<void> {
   const items: PreparedItem[] = [];
   const totals = zeroCounts();
-  const seen = new Map<string, Map<string, Buffer>>();
+  const seen = new Map<string, string>();
   for (const scope of prepared.scopes) {
     if (filter && filter.table !== scope.table.qualified) continue;
     // A page of rows of no wedding reads the whole table and keeps only those.
     const weddings = filter ? (filter.weddingId ? [filter.weddingId] : 'all') : scope.weddings;
+    // Streamed (complete into an existing database): this table's segments only, dropped after it.
+    const held = prepared.streamed ? { segments: await loadSegments(prepared.repo, prepared.plan, [...scope.segments.values()].flat().map((r) => r.id)) } : prepared;
     const live = prepared.emptyTarget ? new Map<string, Buffer>() : await prepared.target.readRows(scope.table, weddings);
-    seen.set(scope.table.qualified, live);
+    seen.set(scope.table.qualified, tableDigestLines(scope.table.qualified, live));
     const keys = filter
       ? new Set([filter.weddingId ?? NO_WEDDING])
       : new Set<string>([...(Array.isArray(weddings) ? weddings : []), ...scope.segments.keys(), ...live.keys()]);
@@ -288,7 +314,7 @@ export async function diffPrepared(prepared: PreparedRestore, filter?: PrepareFi
       // One side empty (an empty target, a wedding without rows): nothing to match, just count.
       const d = !liveRows
         ? { counts: { inserted: refs.reduce((a, r) => a + r.rows, 0), updated: 0, deleted: 0, unchanged: 0 }, snapshotRows: refs.reduce((a, r) => a + r.rows, 0), liveRows: 0 }
-        : diffRows(copyLines(Buffer.concat(snapshotParts(prepared, scope, key)).toString('utf8')), copyLines(liveRows.toString('utf8')), idx);
+        : diffRows(copyLines(Buffer.concat(snapshotParts(held, scope, key)).toString('utf8')), copyLines(liveRows.toString('utf8')), idx);
       addCounts(totals, d.counts);
       items.push({
         weddingId: key === NO_WEDDING ? null : key,
@@ -298,13 +324,14 @@ export async function diffPrepared(prepared: PreparedRestore, filter?: PrepareFi
         liveRows: d.liveRows,
         segments: refs.length,
         ...d.counts,
-        ...(liveRows ? { live: liveRows } : {}),
+        ...(liveRows && !prepared.streamed ? { live: liveRows } : {}),
       });
     }
   }
   prepared.items = items;
   prepared.totals = totals;
-  prepared.liveDigest = digestRows(seen);
+  prepared.liveDigest = digestOfTables(seen);
+  if (!filter) prepared.checked = true;
 }
 
 /** The changed rows of one prepared item (after diffPrepared with the same filter). */

@@ -90,6 +90,14 @@ function photoTarget(deps: RestoreDeps, prepared: PreparedRestore): { store: Blo
   return { store: deps.photoStore };
 }
 
+async function* segmentData(segments: AsyncIterable<{ data: Buffer }>): AsyncGenerator<Buffer> {
+  for await (const s of segments) yield s.data;
+}
+
+function planSegmentIds(p: PreparedRestore): Set<string> {
+  return new Set(p.scopes.flatMap((s) => [...s.segments.values()].flat().map((r) => r.id)));
+}
+
 export async function previewRestore(deps: RestoreDeps, request: RestoreRequest): Promise<PreviewResult> {
   const prepared = await prepareRestore(deps, request);
   try {
@@ -219,6 +227,12 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
   const progress = (phase: RestoreProgress['phase'], done = 0, total = 0) => deps.onProgress?.(operationId, { phase, done, total });
   let recoveryPoint: string | null = null;
   try {
+    // Streamed and not yet diffed (no preview in this process): read and check every segment
+    // once, holding none, so a damaged one refuses the restore before anything changes.
+    if (p.streamed && !p.checked) {
+      for await (const _ of streamSegments(deps.repo, p.plan, [...planSegmentIds(p)])) void _;
+      p.checked = true;
+    }
     // Photo files: which to write, and their bytes checked, before anything changes.
     const photo = photoTarget(deps, p);
     const toWrite = photo.store ? await photosToWrite(photo.store, p.plan.photos) : [];
@@ -313,10 +327,13 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
         beforeCommit: writeBack,
       });
     } else {
+      // A complete restore streams each table's segments into its stage (bounded memory); the
+      // others hold their few weddings' segments, read and checked when the plan was made.
       const tables: ApplyTable[] = p.scopes.map((scope) => ({
         table: scope.table,
         weddings: scope.weddings,
-        rows: new Map([...scope.segments.keys()].map((key) => [key, snapshotParts(p, scope, key)])),
+        rows: p.streamed ? new Map() : new Map([...scope.segments.keys()].map((key) => [key, snapshotParts(p, scope, key)])),
+        ...(p.streamed ? { stream: () => segmentData(streamSegments(deps.repo, p.plan, [...scope.segments.values()].flat().map((r) => r.id))) } : {}),
         columns: p.columns.get(scope.table.qualified)!,
       }));
       result = await p.target.apply({

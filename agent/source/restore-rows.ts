@@ -123,10 +123,21 @@ export function hashRows(parts: Buffer[] | Buffer | undefined): RowsHash {
  * so a restore refuses when the live rows changed after the preview the user confirmed.
  */
 export function digestRows(tables: Map<string, Map<string, Buffer>>): string {
+  return digestOfTables(new Map([...tables].map(([table, byKey]) => [table, tableDigestLines(table, byKey)])));
+}
+
+/**
+ * digestRows one table at a time: the lines of one table (read, hashed, then dropped), and the
+ * digest of every table's lines — equal to digestRows of them all, without holding them all.
+ */
+export function tableDigestLines(table: string, byKey: Map<string, Buffer>): string {
+  let out = '';
+  for (const key of [...byKey.keys()].sort()) out += `${table}\0${key}\0${hashRows(byKey.get(key)).sha256}\n`;
+  return out;
+}
+
+export function digestOfTables(lines: Map<string, string>): string {
   const h = createHash('sha256');
-  for (const table of [...tables.keys()].sort()) {
-    const byKey = tables.get(table)!;
-    for (const key of [...byKey.keys()].sort()) h.update(`${table}\0${key}\0${hashRows(byKey.get(key)).sha256}\n`);
-  }
+  for (const table of [...lines.keys()].sort()) h.update(lines.get(table)!);
   return h.digest('hex');
 }

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { WedsyncError } from '../contract/errors.js';
 import { NO_WEDDING, type PlanTable } from '../core/restore-plan.js';
 import { copyIn, inTransaction } from './restore-copy.js';
-import { countLines, digestRows, hashRows, readRows } from './restore-rows.js';
+import { countLines, digestOfTables, hashRows, readRows, tableDigestLines } from './restore-rows.js';
 import { quoteIdent, quoteQualified } from './introspect.js';
 
 /**
@@ -36,6 +36,12 @@ export interface ApplyTable {
   weddings: string[] | 'all';
   /** The snapshot's rows per wedding key (NO_WEDDING for rows of no wedding): segment plaintexts in order. */
   rows: Map<string, Buffer[]>;
+  /**
+   * Instead of `rows` (left empty), for a whole table (weddings 'all'): its segments streamed in
+   * any order, staged as they come — nothing of the table is held in memory — and verified in
+   * the database against the stage (which holds exactly the snapshot's rows).
+   */
+  stream?: () => AsyncIterable<Buffer>;
   columns: TargetColumns;
 }
 
@@ -159,6 +165,32 @@ function sortedEqual(a: Buffer[], b: Buffer): boolean {
   return x.length === y.length && x.every((l, i) => l === y[i]);
 }
 
+/**
+ * A whole table streamed into its stage: the table must now hold exactly the stage's rows (the
+ * snapshot's, each segment checked against its id as it was read). Compared in the database,
+ * nothing read into memory, in one pass over each side (no sort): the row count and an
+ * order-independent sum of every row's 64-bit digest (md5 of the row as text).
+ */
+async function verifyAgainstStage(client: pg.Client, t: ApplyTable, stage: string): Promise<Verification> {
+  const names = t.table.columns.map((c) => c.name);
+  const digest = (alias: string) => `coalesce(sum(('x' || left(md5(${asText(names, alias)}::text), 16))::bit(64)::bigint::numeric), 0)::text`;
+  const { rows } = await client.query<{ expected: number; actual: number; want: string; got: string }>(
+    `SELECT e.n AS expected, a.n AS actual, e.h AS want, a.h AS got
+       FROM (SELECT count(*)::int AS n, ${digest('s')} AS h FROM ${stage} s) e,
+            (SELECT count(*)::int AS n, ${digest('t')} AS h FROM ${quoteQualified(t.table.qualified)} t) a`,
+  );
+  const r = rows[0]!;
+  const ok = r.expected === r.actual && r.want === r.got;
+  return { ok, checked: 1, rows: r.actual, mismatches: ok ? [] : [{ table: t.table.qualified, weddingId: null, expectedRows: r.expected, actualRows: r.actual }] };
+}
+
+function mergeVerification(into: Verification, v: Verification): void {
+  into.ok &&= v.ok;
+  into.checked += v.checked;
+  into.rows += v.rows;
+  into.mismatches.push(...v.mismatches);
+}
+
 export function verificationError(v: Verification): WedsyncError {
   const first = v.mismatches[0]!;
   const where = `${first.table}${first.weddingId ? ` of wedding ${first.weddingId}` : ''}`;
@@ -211,9 +243,10 @@ export async function applyRestore(client: pg.Client, url: string, options: Appl
     await lockScope(client, options);
 
     if (options.expectLiveDigest !== undefined) {
-      const seen = new Map<string, Map<string, Buffer>>();
-      for (const t of options.tables) seen.set(t.table.qualified, await readRows(client, t.table, t.weddings));
-      if (digestRows(seen) !== options.expectLiveDigest) {
+      // A table at a time: its rows are hashed and dropped before the next is read.
+      const seen = new Map<string, string>();
+      for (const t of options.tables) seen.set(t.table.qualified, tableDigestLines(t.table.qualified, await readRows(client, t.table, t.weddings)));
+      if (digestOfTables(seen) !== options.expectLiveDigest) {
         throw new WedsyncError('CONFLICT', 'the rows to restore changed after the preview was made: preview again and confirm the new preview — nothing was changed');
       }
     }
@@ -231,7 +264,7 @@ export async function applyRestore(client: pg.Client, url: string, options: Appl
       stages.set(t.table.qualified, stage);
       const names = t.table.columns.map((c) => c.name);
       await client.query(`CREATE TEMP TABLE ${stage} ON COMMIT DROP AS SELECT ${cols(names)} FROM ${quoteQualified(t.table.qualified)} WITH NO DATA`);
-      const n = await copyIn(client, stage, names, [...t.rows.values()].flat());
+      const n = await copyIn(client, stage, names, t.stream ? t.stream() : [...t.rows.values()].flat());
       // Big stages need statistics, or the planner nests loops over them.
       if (n > 5000) await client.query(`ANALYZE ${stage}`);
     }
@@ -297,7 +330,12 @@ export async function applyRestore(client: pg.Client, url: string, options: Appl
     await options.afterMerge?.();
 
     options.onPhase?.('verify', 0, total);
-    const verification = await verifyRows(client, options.tables, { onTable: (n) => options.onPhase?.('verify', n, total) });
+    const held = options.tables.filter((t) => !t.stream);
+    const verification = await verifyRows(client, held, { onTable: (n) => options.onPhase?.('verify', n, total) });
+    for (const t of options.tables.filter((x) => x.stream)) {
+      mergeVerification(verification, await verifyAgainstStage(client, t, stages.get(t.table.qualified)!));
+      options.onPhase?.('verify', verification.checked, total);
+    }
     if (!verification.ok) throw verificationError(verification);
 
     await options.beforeCommit?.();
