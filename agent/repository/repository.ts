@@ -182,6 +182,11 @@ const DEFAULT_UPLOAD_CONCURRENCY = 3;
 const READ_CONCURRENCY = 4;
 /** Blobs of one pack closer than this are fetched in one range read: a round trip costs more. */
 const RANGE_MERGE_GAP = 256 * 1024;
+/**
+ * A merged range read grows to this many bytes at most: its plaintext (several times larger) is
+ * one buffer once decoded, alive until its last blob is consumed, so ranges in flight bound memory.
+ */
+const RANGE_MAX_BYTES = 1024 * 1024;
 const SNAPSHOT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const KEY_ID = /^[0-9a-f]{32}$/;
 
@@ -495,7 +500,7 @@ export class Repository {
       blobs.sort((a, b) => a.offset - b.offset);
       let current: (typeof ranges)[number] | null = null;
       for (const blob of blobs) {
-        if (current && blob.offset - current.end <= RANGE_MERGE_GAP) {
+        if (current && blob.offset - current.end <= RANGE_MERGE_GAP && blob.offset + blob.length - current.start <= RANGE_MAX_BYTES) {
           current.end = Math.max(current.end, blob.offset + blob.length);
           current.blobs.push(blob);
         } else {

@@ -72,6 +72,57 @@ function sampled(key: string): boolean {
 }
 
 /**
+ * What verification needs of a table's segments, gathered while they stream into COPY (so a
+ * table's rows are not all held until it is verified): the rows per wedding key, counted from the
+ * segments, and the segments of the keys whose content is compared — a fixed sample of weddings
+ * (one in CONTENT_SAMPLE, at least one) or, for tables without weddings, all of them.
+ */
+class Expected {
+  /** Rows per wedding key (every key of the snapshot, 0 for one without segments). */
+  readonly rows = new Map<string, number>();
+  private readonly sample: Set<string>;
+  private readonly keysOf = new Map<string, string[]>();
+  private readonly kept = new Map<string, Buffer>();
+
+  constructor(
+    private readonly table: ApplyTable['table'],
+    private readonly segments: Map<string, string[]>,
+  ) {
+    const weddings = [...segments.keys()].filter((k) => k !== NO_WEDDING);
+    const sample = table.weddingColumn ? weddings.filter(sampled) : [...segments.keys()];
+    if (table.weddingColumn && !sample.length && weddings.length) sample.push(weddings[0]!);
+    this.sample = new Set(sample);
+    for (const [key, ids] of segments) {
+      this.rows.set(key, 0);
+      for (const id of ids) {
+        const keys = this.keysOf.get(id);
+        if (keys) keys.push(key);
+        else this.keysOf.set(id, [key]);
+      }
+    }
+  }
+
+  /** A segment as it goes into COPY. */
+  add(id: string, data: Buffer): void {
+    const keys = this.keysOf.get(id) ?? [];
+    const lines = countLines([data]);
+    for (const key of keys) this.rows.set(key, this.rows.get(key)! + lines);
+    // A copy: `data` may be a view into a whole range's plaintext (codec pool), which would stay
+    // alive with it.
+    if (keys.some((k) => this.sample.has(k))) this.kept.set(id, Buffer.from(data));
+  }
+
+  /** The sampled keys' rows, segments in the snapshot's order. */
+  sampleRows(): Map<string, Buffer[]> {
+    return new Map([...this.sample].map((key) => [key, (this.segments.get(key) ?? []).map((id) => this.kept.get(id)!)]));
+  }
+
+  get weddingsSampled(): string[] | 'all' {
+    return this.table.weddingColumn ? [...this.sample] : 'all';
+  }
+}
+
+/**
  * Verification of a table just loaded into an empty database. Every segment's content was
  * checked against its id (an HMAC of it) as it was read, and COPY counted the rows in; here the
  * database counts every wedding's rows, and the text of a fixed sample of weddings (one in
@@ -80,24 +131,21 @@ function sampled(key: string): boolean {
  * not come back as they were (types, settings). Reading every row back would add about half a
  * load again, for the same class of faults.
  */
-async function verifyLoaded(client: pg.Client, table: ApplyTable['table'], rows: Map<string, Buffer[]>): Promise<Verification> {
+async function verifyLoaded(client: pg.Client, table: ApplyTable['table'], expected: Expected): Promise<Verification> {
   const v: Verification = { ok: true, checked: 0, rows: 0, mismatches: [], contentChecked: 0 };
   const counted = await countRows(client, table);
-  for (const key of new Set([...rows.keys(), ...counted.keys()])) {
-    const expected = countLines(rows.get(key) ?? []);
+  for (const key of new Set([...expected.rows.keys(), ...counted.keys()])) {
+    const want = expected.rows.get(key) ?? 0;
     const actual = counted.get(key) ?? 0;
     v.checked++;
     v.rows += actual;
-    if (actual !== expected) {
+    if (actual !== want) {
       v.ok = false;
-      v.mismatches.push({ table: table.qualified, weddingId: key === NO_WEDDING ? null : key, expectedRows: expected, actualRows: actual });
+      v.mismatches.push({ table: table.qualified, weddingId: key === NO_WEDDING ? null : key, expectedRows: want, actualRows: actual });
     }
   }
   if (!v.ok) return v;
-  const weddings = [...rows.keys()].filter((k) => k !== NO_WEDDING);
-  const sample = table.weddingColumn ? weddings.filter(sampled) : [];
-  if (table.weddingColumn && !sample.length && weddings.length) sample.push(weddings[0]!);
-  const content = await verifyRows(client, [{ table, weddings: table.weddingColumn ? sample : 'all', rows: new Map([...rows].filter(([k]) => (table.weddingColumn ? sample.includes(k) : true))) }]);
+  const content = await verifyRows(client, [{ table, weddings: expected.weddingsSampled, rows: expected.sampleRows() }]);
   v.contentChecked = content.checked;
   v.ok = content.ok;
   v.mismatches.push(...content.mismatches);
@@ -183,20 +231,19 @@ export async function restoreIntoEmpty(client: pg.Client, url: string, options: 
               const target = quoteQualified(t.table.qualified);
               await worker.query(`TRUNCATE ${target}`);
               // Segments go into COPY as they are decoded (the database parses while we decrypt);
-              // kept by id to compare with the rows afterwards, in the snapshot's order.
-              const blobs = new Map<string, Buffer>();
+              // counted, and the sampled ones kept, to compare with the rows afterwards.
+              const expected = new Expected(t.table, t.segments);
               const parts = (async function* () {
                 for await (const { id, data } of t.read()) {
-                  blobs.set(id, data);
+                  expected.add(id, data);
                   yield data;
                 }
               })();
               const inserted = await copyIn(worker, target, t.table.columns.map((c) => c.name), parts, 'FREEZE');
-              const rows = new Map([...t.segments].map(([key, ids]) => [key, ids.map((id) => blobs.get(id)!)]));
               const copy = lap();
               for (const stmt of ddl.perTable.get(t.table.qualified) ?? []) await worker.query(stmt);
               const keys = lap();
-              const v = await verifyLoaded(worker, t.table, rows);
+              const v = await verifyLoaded(worker, t.table, expected);
               options.onTableTimes?.(t.table.qualified, { copy, keys, verify: lap() });
               if (!v.ok) throw verificationError(v);
               verification.checked += v.checked;
