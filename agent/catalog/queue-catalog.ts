@@ -1,8 +1,7 @@
-import pg from 'pg';
 import type { NotificationPreferences, StatusResponse, WeddingBackupSettings, WeddingBackupSettingsPatch } from '../contract/scheduling.js';
 import type { SchemaMap } from '../contract/schema-map.js';
 import type { ScheduleConfig, SchedulingWedding } from '../core/schedule.js';
-import { databaseError } from '../source/db.js';
+import { createPool, databaseError } from '../source/db.js';
 import { JobQueue, type QueueOptions } from './queue.js';
 import { newestCompleteSnapshot, pruneCatalog, recordOffsiteCopy, type OffsiteCopy, type RetentionCatalog } from './retention.js';
 import { getWeddingSettings, loadAllWeddings, loadNotificationPreferences, loadSchedulingWeddings, updateWeddingSettings } from './settings.js';
@@ -29,9 +28,7 @@ export interface SchedulingCatalog {
 }
 
 export function openSchedulingCatalog(url: string, map: SchemaMap, options: QueueOptions & { max?: number } = {}): SchedulingCatalog {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, application_name: 'wedsync-backup scheduler' });
-  // An idle client whose server went away emits 'error' on the pool: without a listener Node exits.
-  pool.on('error', () => undefined);
+  const pool = createPool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, application_name: 'wedsync-backup scheduler' });
   const mapped =
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {

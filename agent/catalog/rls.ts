@@ -1,9 +1,9 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { WedsyncError } from '../contract/errors.js';
 import type { SchemaMap } from '../contract/schema-map.js';
 import type { UserPrincipal } from '../core/authz.js';
 import type { AuditRow } from '../core/audit-chain.js';
-import { databaseError } from '../source/db.js';
+import { createPool, databaseError } from '../source/db.js';
 import { quoteIdent, quoteQualified } from '../source/introspect.js';
 import { appendAudit, listAudit, type AuditEntry, type AuditListQuery } from './audit.js';
 import { claimPending, pendingRestore, releasePending, requestApproval, resolvePending, setInitiator, type PendingRestore, type RestoreRequestShape } from './rls-approvals.js';
@@ -64,12 +64,10 @@ export async function openAccessCatalog(url: string, map: SchemaMap): Promise<Ac
   let pool: pg.Pool;
   try {
     new URL(url);
-    pool = new pg.Pool({ connectionString: url, max: 4, application_name: 'wedsync-backup access', connectionTimeoutMillis: 10_000 });
+    pool = createPool({ connectionString: url, max: 4, application_name: 'wedsync-backup access', connectionTimeoutMillis: 10_000 });
   } catch (cause) {
     throw new WedsyncError('BAD_INPUT', 'the database URL is not a valid postgres:// URL', { cause });
   }
-  // An idle pooled client whose server goes away emits 'error' on the pool: without a listener Node would crash.
-  pool.on('error', () => undefined);
   const use = async <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
     let client: pg.PoolClient | undefined;
     try {

@@ -132,3 +132,24 @@ export async function withClient<T>(url: string, fn: (client: pg.Client) => Prom
     await client.end().catch(() => undefined);
   }
 }
+
+/**
+ * Every pooled client listens for 'error' from the moment it exists: pg-pool attaches its own
+ * listener only once a client has connected and while it is idle, so a server that goes away
+ * during a connect or between a checkout's queries (a shutdown, a terminated backend) would
+ * otherwise crash the process with an unheard 'error'. Queries still see their errors, and the
+ * pool still drops dead clients.
+ */
+class ListeningClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on('error', () => undefined);
+  }
+}
+
+/** A pg.Pool that never crashes the process on a lost connection (see ListeningClient). */
+export function createPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool({ ...config, Client: ListeningClient });
+  pool.on('error', () => undefined);
+  return pool;
+}
