@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { openRecoveryCatalog, type RecoveryCatalog } from '../catalog/recovery.js';
 import { DEFAULT_SCHEMA_MAP } from '../contract/schema-map.js';
 import { silentLogger } from '../logger.js';
@@ -12,7 +12,7 @@ import { ConfirmationTokens } from './restore-token.js';
 
 /**
  * A complete restore into the live database streams (issue 10 follow-up, item 4): no segment is
- * held for the whole restore — the preview diffs a table at a time, the apply streams each
+ * held for the whole restore — the preview diffs each table a batch of weddings at a time, the apply streams each
  * table's segments into its stage and verifies the table against the stage in the database —
  * and the agent's own tables (audit log, API tokens, agents) are never part of it: the audit
  * row the CLI writes as the restore starts used to make its own apply refuse ("rows changed").
@@ -62,6 +62,11 @@ describe('complete restore into the live database', () => {
   });
 
   it('streams: the preview holds no segment and no live rows once done; the apply stages each table as it reads it; undo returns', async () => {
+    // Batches of 3 weddings: every whole table is read and diffed across batch boundaries.
+    process.env.WEDSYNC_RESTORE_WEDDING_BATCH = '3';
+    onTestFinished(() => {
+      delete process.env.WEDSYNC_RESTORE_WEDDING_BATCH;
+    });
     const source = await digests();
     await damage();
     const damaged = await digests();

@@ -77,9 +77,9 @@ export interface PreparedRestore {
   segments: Map<string, Buffer>;
   /**
    * A complete restore into an existing database: no segment is held for the whole restore. The
-   * preview diffs a table at a time (its segments and live rows read, compared, dropped), and
-   * the apply streams each table's segments into its stage; memory follows the biggest table,
-   * not the database. `checked` says whether every segment was read and checked already (the
+   * preview diffs each table a batch of weddings at a time (their segments and live rows read,
+   * compared, dropped), and the apply streams each table's segments into its stage: memory does
+   * not grow with the database. `checked` says whether every segment was read and checked already (the
    * preview's diff does it; otherwise execute does, before anything changes).
    */
   streamed: boolean;
@@ -298,35 +298,50 @@ export async function diffPrepared(prepared: PreparedRestore, filter?: PrepareFi
   const seen = new Map<string, string>();
   for (const scope of prepared.scopes) {
     if (filter && filter.table !== scope.table.qualified) continue;
+    const idx = keyIndexes(scope.table.columns, scope.table.primaryKey);
+    /** Diffs the keys of one batch: `live` holds their live rows, `held` their segments. */
+    const diffKeys = (keys: Iterable<string>, live: Map<string, Buffer>, held: Pick<PreparedRestore, 'segments'>) => {
+      for (const key of keys) {
+        const refs = scope.segments.get(key) ?? [];
+        const liveRows = live.get(key);
+        // One side empty (an empty target, a wedding without rows): nothing to match, just count.
+        const d = !liveRows
+          ? { counts: { inserted: refs.reduce((a, r) => a + r.rows, 0), updated: 0, deleted: 0, unchanged: 0 }, snapshotRows: refs.reduce((a, r) => a + r.rows, 0), liveRows: 0 }
+          : diffRows(copyLines(Buffer.concat(snapshotParts(held, scope, key)).toString('utf8')), copyLines(liveRows.toString('utf8')), idx);
+        addCounts(totals, d.counts);
+        items.push({
+          weddingId: key === NO_WEDDING ? null : key,
+          dataType: scope.table.dataType,
+          table: scope.table.qualified,
+          snapshotRows: d.snapshotRows,
+          liveRows: d.liveRows,
+          segments: refs.length,
+          ...d.counts,
+          ...(liveRows && !prepared.streamed ? { live: liveRows } : {}),
+        });
+      }
+    };
+    if (prepared.streamed && !filter && scope.weddings === 'all') {
+      // Streamed (complete into an existing database): a batch of weddings at a time — their
+      // live rows and their segments read, compared, dropped — so not even the biggest table
+      // is held whole. Every segment is still read (and checked against its id).
+      let lines = '';
+      await prepared.target.forEachWeddingBatch(scope.table, scope.segments.keys(), async (keys, live) => {
+        const held = { segments: await loadSegments(prepared.repo, prepared.plan, keys.flatMap((k) => scope.segments.get(k) ?? []).map((r) => r.id)) };
+        diffKeys(keys, live, held);
+        lines += tableDigestLines(scope.table.qualified, live);
+      });
+      seen.set(scope.table.qualified, lines);
+      continue;
+    }
     // A page of rows of no wedding reads the whole table and keeps only those.
     const weddings = filter ? (filter.weddingId ? [filter.weddingId] : 'all') : scope.weddings;
-    // Streamed (complete into an existing database): this table's segments only, dropped after it.
-    const held = prepared.streamed ? { segments: await loadSegments(prepared.repo, prepared.plan, [...scope.segments.values()].flat().map((r) => r.id)) } : prepared;
     const live = prepared.emptyTarget ? new Map<string, Buffer>() : await prepared.target.readRows(scope.table, weddings);
     seen.set(scope.table.qualified, tableDigestLines(scope.table.qualified, live));
     const keys = filter
       ? new Set([filter.weddingId ?? NO_WEDDING])
       : new Set<string>([...(Array.isArray(weddings) ? weddings : []), ...scope.segments.keys(), ...live.keys()]);
-    const idx = keyIndexes(scope.table.columns, scope.table.primaryKey);
-    for (const key of [...keys].sort()) {
-      const refs = scope.segments.get(key) ?? [];
-      const liveRows = live.get(key);
-      // One side empty (an empty target, a wedding without rows): nothing to match, just count.
-      const d = !liveRows
-        ? { counts: { inserted: refs.reduce((a, r) => a + r.rows, 0), updated: 0, deleted: 0, unchanged: 0 }, snapshotRows: refs.reduce((a, r) => a + r.rows, 0), liveRows: 0 }
-        : diffRows(copyLines(Buffer.concat(snapshotParts(held, scope, key)).toString('utf8')), copyLines(liveRows.toString('utf8')), idx);
-      addCounts(totals, d.counts);
-      items.push({
-        weddingId: key === NO_WEDDING ? null : key,
-        dataType: scope.table.dataType,
-        table: scope.table.qualified,
-        snapshotRows: d.snapshotRows,
-        liveRows: d.liveRows,
-        segments: refs.length,
-        ...d.counts,
-        ...(liveRows && !prepared.streamed ? { live: liveRows } : {}),
-      });
-    }
+    diffKeys([...keys].sort(), live, prepared);
   }
   prepared.items = items;
   prepared.totals = totals;

@@ -16,8 +16,11 @@ function copySql(table: PlanTable, weddings: string[] | 'all', ordered: boolean)
   let where = '';
   if (wc && weddings !== 'all') {
     // COPY takes no bind parameters: the ids are inlined, each checked to be a uuid first.
-    for (const id of weddings) if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new Error(`not a wedding id: ${id}`);
-    where = ` WHERE ${quoteIdent(wc)} = ANY('{${weddings.join(',')}}')`;
+    // NO_WEDDING in the list: the rows of no wedding (a NULL wedding column) too.
+    const ids = weddings.filter((id) => id !== NO_WEDDING);
+    for (const id of ids) if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new Error(`not a wedding id: ${id}`);
+    const conds = [...(ids.length ? [`${quoteIdent(wc)} = ANY('{${ids.join(',')}}')`] : []), ...(ids.length < weddings.length ? [`${quoteIdent(wc)} IS NULL`] : [])];
+    where = ` WHERE ${conds.join(' OR ')}`;
   }
   const key = table.primaryKey.length ? table.primaryKey : table.columns.map((c) => c.name);
   const order = ordered ? ` ORDER BY ${[...(wc ? [wc] : []), ...key].map(quoteIdent).join(', ')}` : '';
@@ -80,6 +83,51 @@ export async function readRows(client: pg.Client, table: PlanTable, weddings: st
   }
   for (const [key, list] of parts) out.set(key, list.length === 1 ? list[0]! : Buffer.concat(list));
   return out;
+}
+
+/**
+ * Weddings read at once by forEachWeddingBatch: memory follows this many weddings' rows
+ * (WEDSYNC_RESTORE_WEDDING_BATCH overrides it: tests use small batches to cross boundaries).
+ */
+function weddingBatch(): number {
+  const n = Number(process.env.WEDSYNC_RESTORE_WEDDING_BATCH);
+  return Number.isInteger(n) && n > 0 ? n : 250;
+}
+
+/**
+ * A whole table's rows, a batch of weddings at a time (readRows of each batch; NO_WEDDING: the
+ * rows of no wedding), for reading big tables without holding them: `onBatch` gets the batch's
+ * keys (every live key, plus `extraKeys` — e.g. the snapshot's — sorted) and their rows (keys
+ * without rows absent). A table without a wedding column comes in one piece.
+ */
+export async function forEachWeddingBatch(
+  client: pg.Client,
+  table: PlanTable,
+  extraKeys: Iterable<string>,
+  onBatch: (keys: string[], rows: Map<string, Buffer>) => Promise<void>,
+): Promise<void> {
+  const wc = table.weddingColumn;
+  if (!wc) {
+    await onBatch([...new Set([NO_WEDDING, ...extraKeys])].sort(), await readRows(client, table, 'all'));
+    return;
+  }
+  const { rows } = await client.query<{ k: string | null }>(`SELECT DISTINCT ${quoteIdent(wc)}::text AS k FROM ${quoteQualified(table.qualified)}`);
+  const keys = [...new Set([...rows.map((r) => r.k ?? NO_WEDDING), ...extraKeys])].sort();
+  const size = weddingBatch();
+  for (let i = 0; i < keys.length; i += size) {
+    const batch = keys.slice(i, i + size);
+    await onBatch(batch, await readRows(client, table, batch));
+  }
+}
+
+/** tableDigestLines of a whole table read by forEachWeddingBatch: the same text, a batch at a time. */
+export async function tableDigestLinesBatched(client: pg.Client, table: PlanTable): Promise<string> {
+  const lines: string[] = [];
+  await forEachWeddingBatch(client, table, [], async (_keys, rows) => {
+    for (const key of [...rows.keys()].sort()) lines.push(`${table.qualified}\0${key}\0${hashRows(rows.get(key)).sha256}\n`);
+  });
+  // Batches come in key order, and keys sort the same way here as in tableDigestLines.
+  return lines.join('');
 }
 
 /**

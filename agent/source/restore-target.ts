@@ -5,7 +5,7 @@ import { connect, databaseError, describeDatabase, withClient } from './db.js';
 import { quoteIdent, quoteQualified } from './introspect.js';
 import { applySettings, type SessionSettings } from './restore-copy.js';
 import { restoreIntoEmpty, type EmptyRestoreOptions } from './restore-empty.js';
-import { readRows } from './restore-rows.js';
+import { forEachWeddingBatch, readRows } from './restore-rows.js';
 import { applyRestore, type ApplyOptions, type ApplyResult, type TargetColumns } from './restore-writer.js';
 
 /**
@@ -30,6 +30,8 @@ export interface RestoreTarget {
   columns(tables: PlanTable[]): Promise<Map<string, TargetColumns>>;
   /** Rows in scope now, per wedding key (see restore-rows.ts). */
   readRows(table: PlanTable, weddings: string[] | 'all'): Promise<Map<string, Buffer>>;
+  /** A whole table's rows a batch of weddings at a time (restore-rows.ts forEachWeddingBatch). */
+  forEachWeddingBatch(table: PlanTable, extraKeys: Iterable<string>, onBatch: (keys: string[], rows: Map<string, Buffer>) => Promise<void>): Promise<void>;
   /** Merge into existing tables, one transaction (restore-writer.ts). */
   apply(options: ApplyOptions): Promise<ApplyResult>;
   /** Schema and rows into an empty database, tables in parallel, dropped again on failure (restore-empty.ts). */
@@ -127,6 +129,7 @@ export async function openRestoreTarget(url: string, settingsFrom?: string): Pro
         return out;
       }),
     readRows: (table, weddings) => wrap(() => readRows(client, table, weddings)),
+    forEachWeddingBatch: (table, extraKeys, onBatch) => wrap(() => forEachWeddingBatch(client, table, extraKeys, onBatch)),
     apply: (options) => applyRestore(client, url, options),
     restoreIntoEmpty: (options) => restoreIntoEmpty(client, url, options, settings),
     close: () => client.end().catch(() => undefined),

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { WedsyncError } from '../contract/errors.js';
 import { NO_WEDDING, type PlanTable } from '../core/restore-plan.js';
 import { copyIn, inTransaction } from './restore-copy.js';
-import { countLines, digestOfTables, hashRows, readRows, tableDigestLines } from './restore-rows.js';
+import { countLines, digestOfTables, hashRows, readRows, tableDigestLines, tableDigestLinesBatched } from './restore-rows.js';
 import { quoteIdent, quoteQualified } from './introspect.js';
 
 /**
@@ -245,7 +245,10 @@ export async function applyRestore(client: pg.Client, url: string, options: Appl
     if (options.expectLiveDigest !== undefined) {
       // A table at a time: its rows are hashed and dropped before the next is read.
       const seen = new Map<string, string>();
-      for (const t of options.tables) seen.set(t.table.qualified, tableDigestLines(t.table.qualified, await readRows(client, t.table, t.weddings)));
+      for (const t of options.tables) {
+        // Whole tables a batch of weddings at a time: the biggest table is never held whole.
+        seen.set(t.table.qualified, t.weddings === 'all' ? await tableDigestLinesBatched(client, t.table) : tableDigestLines(t.table.qualified, await readRows(client, t.table, t.weddings)));
+      }
       if (digestOfTables(seen) !== options.expectLiveDigest) {
         throw new WedsyncError('CONFLICT', 'the rows to restore changed after the preview was made: preview again and confirm the new preview — nothing was changed');
       }
