@@ -7,12 +7,10 @@ import { openRecoveryCatalog, type RecoveryCatalog } from '../agent/catalog/reco
 import { DEFAULT_SCHEMA_MAP } from '../agent/contract/schema-map.js';
 import { runBackup } from '../agent/jobs/backup.js';
 import { previewRestore, startRestore, type RestoreDeps, type RestoreRequest } from '../agent/jobs/restore.js';
-import { ConfirmationTokens } from '../agent/jobs/restore-token.js';
 import { silentLogger } from '../agent/logger.js';
 import { openRepository } from '../agent/repository/repository.js';
 import { openBackupSource } from '../agent/source/backup-source.js';
-import { openRestoreTarget } from '../agent/source/restore-target.js';
-import { createBackupWorld, type BackupWorld } from '../test-support/fixtures.js';
+import { createBackupWorld, restoreDepsFor, type BackupWorld } from '../test-support/fixtures.js';
 import { CHILDREN } from './child.js';
 import { churn, expectEverySnapshotValid, expectRepositoryClean, expectSnapshotEqualsDatabase, GARBAGE_KINDS } from './invariants.js';
 import { pick, report, seeded } from './profile.js';
@@ -133,17 +131,7 @@ describe('a restore while a backup runs', () => {
     const logger = await silentLogger();
     const snapshotId = (await world.backup({ type: 'full' })).snapshotId;
     const wedding = (await world.repo.loadManifest(snapshotId)).weddings[0]!.weddingId;
-    const deps: RestoreDeps = {
-      repo: await openRepository(world.repoStore, world.passphrase),
-      map: DEFAULT_SCHEMA_MAP,
-      liveUrl: world.db.url,
-      openTarget: openRestoreTarget,
-      logger,
-      recovery,
-      tokens: new ConfirmationTokens(),
-      photoStore: world.photoStore,
-      backup: { catalog: world.catalog, openSource: (url, whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1, o) },
-    };
+    const deps: RestoreDeps = restoreDepsFor(world, recovery, logger, { repo: await openRepository(world.repoStore, world.passphrase) });
     for (let round = 0; round < pick(3, 10); round++) {
       await world.client.query(`DELETE FROM guests WHERE wedding_id = $1`, [wedding]);
       await churn(world.client, world.photoStore, prng, 3);

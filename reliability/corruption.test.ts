@@ -9,7 +9,6 @@ import type { Manifest } from '../agent/contract/manifest.js';
 import { DEFAULT_SCHEMA_MAP } from '../agent/contract/schema-map.js';
 import { runBackup } from '../agent/jobs/backup.js';
 import { previewRestore, startRestore, type RestoreDeps, type RestoreRequest } from '../agent/jobs/restore.js';
-import { ConfirmationTokens } from '../agent/jobs/restore-token.js';
 import { copyStore, flipByte, masterKeyOf, swapBlobs, truncateBlob } from '../agent/jobs/verify-fixture.js';
 import { silentLogger } from '../agent/logger.js';
 import { BlobCodec } from '../agent/repository/codec.js';
@@ -18,11 +17,10 @@ import { decodeIndexFile, encodeIndexFile } from '../agent/repository/index-file
 import { initRepository, openRepository, type Repository } from '../agent/repository/repository.js';
 import { TEST_KDF } from '../agent/repository/test-helpers.js';
 import { openBackupSource } from '../agent/source/backup-source.js';
-import { openRestoreTarget } from '../agent/source/restore-target.js';
 import type { BlobStore } from '../agent/storage/blob-store.js';
 import { LocalBlobStore } from '../agent/storage/local/local-store.js';
 import { S3BlobStore } from '../agent/storage/s3/s3-store.js';
-import { createBackupWorld, type BackupWorld } from '../test-support/fixtures.js';
+import { createBackupWorld, restoreDepsFor, type BackupWorld } from '../test-support/fixtures.js';
 import { startS3Server, s3StoreConfig, type S3TestServer } from '../test-support/s3.js';
 import { tableDigests } from './invariants.js';
 import { FULL, report } from './profile.js';
@@ -160,17 +158,7 @@ describe('damaged repositories: detected before a restore changes anything', () 
         let error: unknown = null;
         try {
           const repo = await openRepository(store, world.passphrase);
-          const deps: RestoreDeps = {
-            repo,
-            map: DEFAULT_SCHEMA_MAP,
-            liveUrl: world.db.url,
-            openTarget: openRestoreTarget,
-            logger: await silentLogger(),
-            recovery,
-            tokens: new ConfirmationTokens(),
-            photoStore: world.photoStore,
-            backup: { catalog: world.catalog, openSource: (url, whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1, o) },
-          };
+          const deps: RestoreDeps = restoreDepsFor(world, recovery, await silentLogger(), { repo });
           const request: RestoreRequest = { snapshotId: manifest.snapshotId, recoveryScope: 'wedding-only', weddingIds: [wedding] };
           const { preview, prepared } = await previewRestore(deps, request);
           const started = await startRestore(deps, request, preview.confirmationToken, { initiatedByLabel: 'reliability test' }, prepared);

@@ -1,13 +1,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRecoveryCatalog, type RecoveryCatalog } from '../agent/catalog/recovery.js';
-import { DEFAULT_SCHEMA_MAP } from '../agent/contract/schema-map.js';
 import { previewRestore, startRestore, undoRequest, type RestoreDeps, type RestoreRequest } from '../agent/jobs/restore.js';
-import { ConfirmationTokens } from '../agent/jobs/restore-token.js';
 import { silentLogger } from '../agent/logger.js';
-import { openBackupSource } from '../agent/source/backup-source.js';
-import { openRestoreTarget } from '../agent/source/restore-target.js';
-import { createBackupWorld, type BackupWorld } from '../test-support/fixtures.js';
+import { createBackupWorld, restoreDepsFor, type BackupWorld } from '../test-support/fixtures.js';
 import { CHILDREN, runNode, type ChildResult } from './child.js';
 import { expectEverySnapshotValid, tableDigests } from './invariants.js';
 import { pick, report, seeded } from './profile.js';
@@ -52,19 +48,7 @@ describe('restore killed -9 mid-apply and at random moments', () => {
   beforeAll(async () => {
     world = await createBackupWorld({ weddings: 8 });
     recovery = await openRecoveryCatalog(world.db.url);
-    deps = {
-      get repo() {
-        return world.repo;
-      },
-      map: DEFAULT_SCHEMA_MAP,
-      liveUrl: world.db.url,
-      openTarget: openRestoreTarget,
-      logger: await silentLogger(),
-      recovery,
-      tokens: new ConfirmationTokens(),
-      photoStore: world.photoStore,
-      backup: { catalog: world.catalog, openSource: (url, whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1, o) },
-    };
+    deps = restoreDepsFor(world, recovery, await silentLogger());
     snapshotId = (await world.backup({ type: 'full' })).snapshotId;
     wedding = (await world.repo.loadManifest(snapshotId)).weddings[0]!.weddingId;
     // The two states a restore may leave: before (damaged) and after (restored).

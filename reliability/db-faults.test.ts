@@ -8,16 +8,14 @@ import { isWedsyncError } from '../agent/contract/errors.js';
 import { DEFAULT_SCHEMA_MAP } from '../agent/contract/schema-map.js';
 import { runBackup } from '../agent/jobs/backup.js';
 import { previewRestore, startRestore, type RestoreDeps, type RestoreRequest } from '../agent/jobs/restore.js';
-import { ConfirmationTokens } from '../agent/jobs/restore-token.js';
 import type { TierOneStream } from '../agent/jobs/stream.js';
 import { silentLogger } from '../agent/logger.js';
 import { openRepository } from '../agent/repository/repository.js';
 import { openBackupSource } from '../agent/source/backup-source.js';
 import { connect, databaseError } from '../agent/source/db.js';
 import { startEmbeddedPostgres, type EmbeddedCluster } from '../agent/source/embedded.js';
-import { openRestoreTarget } from '../agent/source/restore-target.js';
 import { runCli } from '../test-support/cli.js';
-import { createBackupWorld, type BackupWorld } from '../test-support/fixtures.js';
+import { createBackupWorld, restoreDepsFor, type BackupWorld } from '../test-support/fixtures.js';
 import { cachedRows, createTier1World, liveRows, waitFor, type Tier1World } from '../test-support/tier1.js';
 import { churn, expectEverySnapshotValid, expectSnapshotEqualsDatabase, tableDigests } from './invariants.js';
 import { pick, report, seeded } from './profile.js';
@@ -43,19 +41,7 @@ describe('database faults during backup and restore', () => {
     admin = new pg.Client({ connectionString: world.db.url });
     await admin.connect();
     recovery = await openRecoveryCatalog(world.db.url);
-    deps = {
-      get repo() {
-        return world.repo;
-      },
-      map: DEFAULT_SCHEMA_MAP,
-      liveUrl: world.db.url,
-      openTarget: openRestoreTarget,
-      logger: await silentLogger(),
-      recovery,
-      tokens: new ConfirmationTokens(),
-      photoStore: world.photoStore,
-      backup: { catalog: world.catalog, openSource: (url, whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1, o) },
-    };
+    deps = restoreDepsFor(world, recovery, await silentLogger());
     snapshotId = (await world.backup({ type: 'full' })).snapshotId;
     wedding = (await world.repo.loadManifest(snapshotId)).weddings[0]!.weddingId;
   });

@@ -3,11 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRecoveryCatalog, type RecoveryCatalog } from '../agent/catalog/recovery.js';
 import { DEFAULT_SCHEMA_MAP } from '../agent/contract/schema-map.js';
 import { previewRestore, startRestore, undoRequest, type RestoreDeps, type RestoreRequest } from '../agent/jobs/restore.js';
-import { ConfirmationTokens } from '../agent/jobs/restore-token.js';
 import { silentLogger } from '../agent/logger.js';
 import { openBackupSource } from '../agent/source/backup-source.js';
-import { openRestoreTarget } from '../agent/source/restore-target.js';
-import { createBackupWorld, type BackupWorld } from '../test-support/fixtures.js';
+import { createBackupWorld, restoreDepsFor, type BackupWorld } from '../test-support/fixtures.js';
 import { tableDigests } from './invariants.js';
 import { report } from './profile.js';
 
@@ -33,19 +31,7 @@ describe('recovery point vs a concurrent writer', () => {
     recovery = await openRecoveryCatalog(world.db.url);
     writer = new pg.Client({ connectionString: world.db.url, application_name: 'wedsync reliability writer' });
     await writer.connect();
-    deps = {
-      get repo() {
-        return world.repo;
-      },
-      map: DEFAULT_SCHEMA_MAP,
-      liveUrl: world.db.url,
-      openTarget: openRestoreTarget,
-      logger: await silentLogger(),
-      recovery,
-      tokens: new ConfirmationTokens(),
-      photoStore: world.photoStore,
-      backup: { catalog: world.catalog, openSource: (url, whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1, o) },
-    };
+    deps = restoreDepsFor(world, recovery, await silentLogger());
     snapshotId = (await world.backup({ type: 'full' })).snapshotId;
     wedding = (await world.repo.loadManifest(snapshotId)).weddings[0]!.weddingId;
   });

@@ -10,7 +10,11 @@ import { TEST_KDF } from '../agent/repository/test-helpers.js';
 import { openBackupSource } from '../agent/source/backup-source.js';
 import { seed, type SeedOptions } from '../agent/source/seed.js';
 import { runBackup, type BackupRequest, type BackupResult } from '../agent/jobs/backup.js';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger, type Logger } from '../agent/logger.js';
+import type { RecoveryCatalog } from '../agent/catalog/recovery.js';
+import type { RestoreDeps } from '../agent/jobs/restore.js';
+import { ConfirmationTokens } from '../agent/jobs/restore-token.js';
+import { openRestoreTarget } from '../agent/source/restore-target.js';
 import type { BlobStore } from '../agent/storage/blob-store.js';
 import { LocalBlobStore } from '../agent/storage/local/local-store.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -90,4 +94,25 @@ export async function createBackupWorld(
     },
   };
   return world;
+}
+
+/**
+ * What a restore needs, over a world: the live database as target, the real recovery catalog
+ * and backup source (two export workers for a whole-database recovery point), fresh confirmation
+ * tokens. `repo` is the world's current repository (it follows `reopen()`) unless one is given.
+ */
+export function restoreDepsFor(world: BackupWorld, recovery: RecoveryCatalog, logger: Logger, options: { repo?: Repository } = {}): RestoreDeps {
+  return {
+    get repo() {
+      return options.repo ?? world.repo;
+    },
+    map: DEFAULT_SCHEMA_MAP,
+    liveUrl: world.db.url,
+    openTarget: openRestoreTarget,
+    logger,
+    recovery,
+    tokens: new ConfirmationTokens(),
+    photoStore: world.photoStore,
+    backup: { catalog: world.catalog, openSource: (url, whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1, o) },
+  };
 }

@@ -3,15 +3,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackupWorld, type BackupWorld } from '../../test-support/fixtures.js';
+import { createBackupWorld, restoreDepsFor, type BackupWorld } from '../../test-support/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../../test-support/db.js';
 import { openRecoveryCatalog, type RecoveryCatalog } from '../catalog/recovery.js';
 import { isWedsyncError } from '../contract/errors.js';
 import type { Manifest } from '../contract/manifest.js';
-import { DEFAULT_SCHEMA_MAP } from '../contract/schema-map.js';
 import { silentLogger } from '../logger.js';
-import { openBackupSource } from '../source/backup-source.js';
-import { openRestoreTarget } from '../source/restore-target.js';
 import { previewRestore, startRestore, undoRequest, diffRowsPage, type RestoreDeps, type RestoreRequest } from './restore.js';
 import { ConfirmationTokens } from './restore-token.js';
 
@@ -50,19 +47,7 @@ describe('guided restore (real PostgreSQL, folder repository)', () => {
   beforeAll(async () => {
     world = await createBackupWorld({ weddings: 12 });
     recovery = await openRecoveryCatalog(world.db.url);
-    deps = {
-      get repo() {
-        return world.repo;
-      },
-      map: DEFAULT_SCHEMA_MAP,
-      liveUrl: world.db.url,
-      openTarget: openRestoreTarget,
-      logger: await silentLogger(),
-      recovery,
-      tokens: new ConfirmationTokens(),
-      photoStore: world.photoStore,
-      backup: { catalog: world.catalog, openSource: (url, _whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, 1, o) },
-    };
+    deps = restoreDepsFor(world, recovery, await silentLogger());
     const result = await world.backup({ type: 'full' });
     full = await world.repo.loadManifest(result.snapshotId);
     weddings = full.weddings.map((w) => w.weddingId);

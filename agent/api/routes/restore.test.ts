@@ -1,14 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackupWorld, type BackupWorld } from '../../../test-support/fixtures.js';
+import { createBackupWorld, restoreDepsFor, type BackupWorld } from '../../../test-support/fixtures.js';
 import { openRecoveryCatalog, type RecoveryCatalog } from '../../catalog/recovery.js';
 import { WedsyncError } from '../../contract/errors.js';
-import { DEFAULT_SCHEMA_MAP } from '../../contract/schema-map.js';
 import { createRestoreServices, type RestoreServices } from '../../jobs/restore-service.js';
-import { ConfirmationTokens } from '../../jobs/restore-token.js';
 import { silentLogger } from '../../logger.js';
-import { openBackupSource } from '../../source/backup-source.js';
-import { openRestoreTarget } from '../../source/restore-target.js';
 import { createApiServer } from '../server.js';
 import type { ApiServices } from '../services.js';
 import { registerRestoreRoutes } from './restore.js';
@@ -28,17 +24,7 @@ describe('restore API routes (fastify inject, real PostgreSQL)', () => {
     world = await createBackupWorld({ weddings: 6 });
     recovery = await openRecoveryCatalog(world.db.url);
     const logger = await silentLogger();
-    restore = createRestoreServices({
-      repo: world.repo,
-      map: DEFAULT_SCHEMA_MAP,
-      liveUrl: world.db.url,
-      openTarget: openRestoreTarget,
-      logger,
-      recovery,
-      tokens: new ConfirmationTokens(),
-      photoStore: world.photoStore,
-      backup: { catalog: world.catalog, openSource: (url, _whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, 1, o) },
-    });
+    restore = createRestoreServices(restoreDepsFor(world, recovery, logger, { repo: world.repo }));
     const unused = () => Promise.reject(new WedsyncError('NOT_FOUND', 'not in this test'));
     const services: ApiServices = { restore, health: async () => ({}), snapshots: { list: unused, get: unused, emergencyBackup: unused } };
     app = createApiServer(services, { token: TOKEN, logger, extraRoutes: [(a) => registerRestoreRoutes(a, services)] });
