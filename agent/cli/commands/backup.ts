@@ -24,22 +24,12 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>): P
     import('../services.js'),
   ]);
   const map = schemaMap(ctx.config);
-  // Opened together for speed; if one fails, the others are closed so the process can exit.
-  const opened = await Promise.allSettled([
-    openRepo(ctx.config.repo, passphrase, ctx.logger),
-    openCatalog(url),
-    type === 'emergency' && dataTypes && !dataTypes.includes('photos') ? Promise.resolve(null) : openPhotoStore(ctx.config, ctx.logger),
-  ] as const);
-  const failed = opened.find((o) => o.status === 'rejected');
-  if (failed) {
-    await Promise.all(opened.map((o) => (o.status === 'fulfilled' && o.value ? ('store' in o.value ? o.value.store.close() : o.value.close()) : undefined)));
-    throw failed.reason;
-  }
-  const [repo, catalog, photoStore] = opened.map((o) => (o as PromiseFulfilledResult<unknown>).value) as [
-    Awaited<ReturnType<typeof openRepo>>,
-    Awaited<ReturnType<typeof openCatalog>>,
-    Awaited<ReturnType<typeof openPhotoStore>>,
-  ];
+  const { openTogether, opening } = await import('../open-together.js');
+  const { repo, catalog, photoStore } = await openTogether({
+    repo: opening(openRepo(ctx.config.repo, passphrase, ctx.logger), (r) => r.store.close()),
+    catalog: opening(openCatalog(url), (c) => c.close()),
+    photoStore: opening(type === 'emergency' && dataTypes && !dataTypes.includes('photos') ? Promise.resolve(null) : openPhotoStore(ctx.config, ctx.logger), (p) => p.close()),
+  });
   const progress = progressLine(ctx.interactive);
   const started = Date.now();
   try {

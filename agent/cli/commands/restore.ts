@@ -34,15 +34,16 @@ export async function openRestoreSession(ctx: CommandContext, options: { photos:
   const url = requireDatabaseUrl(ctx.config);
   const given = options.repo;
   // The key derivation (scrypt) runs in the thread pool: start it first, load the rest meanwhile.
-  const opening = given ? Promise.resolve(given) : import('../repo.js').then(({ openRepo }) => openRepo(ctx.config.repo, requirePassphrase(ctx.config), ctx.logger));
-  opening.catch(() => undefined);
-  const [{ openCatalog }, { openRecoveryCatalog }, { openRestoreTarget }, { openBackupSource }, { ConfirmationTokens }, { schemaMap, openPhotoStore }] = await Promise.all([
+  const repoOpening = given ? Promise.resolve(given) : import('../repo.js').then(({ openRepo }) => openRepo(ctx.config.repo, requirePassphrase(ctx.config), ctx.logger));
+  repoOpening.catch(() => undefined);
+  const [{ openCatalog }, { openRecoveryCatalog }, { openRestoreTarget }, { openBackupSource }, { ConfirmationTokens }, { schemaMap, openPhotoStore }, { openTogether, opening }] = await Promise.all([
     import('../../catalog/catalog.js'),
     import('../../catalog/recovery.js'),
     import('../../source/restore-target.js'),
     import('../../source/backup-source.js'),
     import('../../jobs/restore-token.js'),
     import('../services.js'),
+    import('../open-together.js'),
   ]);
   const map = schemaMap(ctx.config);
   const photos: Promise<Awaited<ReturnType<typeof openPhotoStore>>> = !options.photos
@@ -50,21 +51,15 @@ export async function openRestoreSession(ctx: CommandContext, options: { photos:
     : options.photoStore
       ? import('../../storage/open.js').then(({ openBlobStore }) => openBlobStore(options.photoStore!, { create: true }))
       : openPhotoStore(ctx.config, ctx.logger);
-  const opened = await Promise.allSettled([opening, openCatalog(url), openRecoveryCatalog(url), photos] as const);
-  const [repo, catalog, recovery, photoStore] = opened.map((r) => (r.status === 'fulfilled' ? r.value : null)) as [
-    Awaited<typeof opening> | null,
-    Awaited<ReturnType<typeof openCatalog>> | null,
-    Awaited<ReturnType<typeof openRecoveryCatalog>> | null,
-    Awaited<ReturnType<typeof openPhotoStore>>,
-  ];
-  const failed = opened.find((r) => r.status === 'rejected');
+  const { repo, catalog, recovery, photoStore } = await openTogether({
+    repo: opening(repoOpening, (r) => (given ? undefined : r.store.close())),
+    catalog: opening(openCatalog(url), (c) => c.close()),
+    recovery: opening(openRecoveryCatalog(url), (c) => c.close()),
+    photoStore: opening(photos, (p) => p.close()),
+  });
   const closeRepo = async () => {
-    if (!given) await repo?.store.close();
+    if (!given) await repo.store.close();
   };
-  if (failed || !repo || !catalog || !recovery) {
-    await Promise.all([closeRepo(), catalog?.close(), recovery?.close(), photoStore?.close()]);
-    throw (failed as PromiseRejectedResult).reason;
-  }
   // Restores and undos run from the command line are sensitive actions: into the audit log, as
   // the API's are (the API records them itself, so only the CLI wraps its catalog).
   const [{ openAuditLog }, { auditingRecoveryCatalog }] = await Promise.all([import('../../catalog/audit.js'), import('../../catalog/audit-recovery.js')]);
