@@ -282,9 +282,19 @@ describe.each(Object.keys(stores))('verify on a %s repository', (kind) => {
     let packs: string[] = [];
     await damaged(async (s, r) => {
       const pa = await packOf(r, a.blobId);
-      const other = (await s.list('packs/')).find((p) => p.name !== pa.pack && p.size !== undefined);
-      packs = [pa.pack, other!.name];
-      await swapBlobs(s, pa.pack, other!.name);
+      // Another pack of data blobs (not a tree pack: a swapped tree pack hides weddings before
+      // their segments are read, a different finding), found through the manifest.
+      const segments = goldenManifest.weddings.flatMap((w) => [...Object.values(w.tables).flat().map((seg) => seg.id), ...w.photos.map((p) => p.blobId)]);
+      let other: string | undefined;
+      for (const id of segments) {
+        const p = await packOf(r, id);
+        if (p.pack !== pa.pack) {
+          other = p.pack;
+          break;
+        }
+      }
+      packs = [pa.pack, other!];
+      await swapBlobs(s, pa.pack, other!);
     });
     const read = await verify('read-data');
     expect(read.status).toBe('corrupted');
