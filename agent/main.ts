@@ -123,7 +123,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const retry = { minMs: options.retry?.minMs ?? 2_000, maxMs: options.retry?.maxMs ?? 30_000 };
   const backups = new SerialQueue();
   // Progress pushed to the console as server-sent events (api/routes/events.ts).
-  const [{ EventHub }, { EventTickets }, { registerEventRoutes }] = await Promise.all([import('./api/event-hub.js'), import('./api/event-tickets.js'), import('./api/routes/events.js')]);
+  const [{ EventHub }, { EventTickets }, { registerEventRoutes }, { BackupRuns }, { registerBackupRunRoutes }] = await Promise.all([
+    import('./api/event-hub.js'),
+    import('./api/event-tickets.js'),
+    import('./api/routes/events.js'),
+    import('./api/backup-runs.js'),
+    import('./api/routes/backup-runs.js'),
+  ]);
   const hub = new EventHub();
   const tickets = new EventTickets();
 
@@ -223,6 +229,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     validation: whileConnected(() => online?.validation, 'validation'),
     offline,
     queuedRestores,
+    backupRuns: new BackupRuns({ hub }),
     async health() {
       const database = databaseNow();
       return { repository: online?.repo.location ?? config.repo, repositoryId: online?.repo.id ?? null, localRepository: localRepo.location, degraded: database.state !== 'connected', database };
@@ -256,7 +263,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         if (!(await repo.store.head(`snapshots/${id}`))) await repo.loadManifest(id);
         return { snapshot, ...(await manifestParts.get(id, () => detailOf(id, snapshot.storageLocation))) };
       }),
-      emergencyBackup(request) {
+      emergencyBackup(request, options) {
         const on = online;
         if (!on) return Promise.reject(new WedsyncError('DB_UNREACHABLE', 'database unreachable: an emergency backup needs it (the wedding is in the local cache if tier 1 streams it)'));
         // A fresh repository (its index as it is now, after any prune) under a shared lock, so a
@@ -267,7 +274,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           try {
             return await withLock(fresh.store, { kind: 'shared', purpose: `emergency backup of wedding ${request.weddingId} (API)`, waitMs: 60_000 }, () =>
               runBackup(
-                { openSource: () => openBackupSource(url, map, 1, { lockTimeoutMs: config.lockTimeoutMs }), catalog: on.catalog, repo: fresh, photoStore: onlinePhotoStore, map, logger },
+                { openSource: () => openBackupSource(url, map, 1, { lockTimeoutMs: config.lockTimeoutMs }), catalog: on.catalog, repo: fresh, photoStore: onlinePhotoStore, map, logger, ...(options?.onProgress ? { onProgress: options.onProgress } : {}) },
                 { type: 'emergency', weddingIds: [request.weddingId], dataTypes: request.dataTypes, priority: 10 },
               ),
             );
@@ -437,6 +444,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       consoleRoutes.register,
       (a) => registerStatusRoutes(a, services),
       (a) => registerEventRoutes(a, services, { hub, tickets }),
+      (a) => registerBackupRunRoutes(a, services),
       (a) => registerPointInTimeRoutes(a, services),
       // An agent that runs has its passphrase: GET /api/unlock says so, POST is a 409 (api/locked.ts is the locked one).
       (a) => registerUnlockRoutes(a, { locked: () => false }),

@@ -71,6 +71,28 @@ describe('event bridge: the agent stream forwarded to one window (a real HTTP se
     expect(bridge.size).toBe(0);
   });
 
+  it("forwards an emergency backup's stream (progress, then the result) from its own path", async () => {
+    const WEDDING = '33333333-3333-4333-8333-333333333333';
+    const run = (state: string, rows: number, result: unknown = null) => ({
+      id: OP, weddingId: WEDDING, state, startedAt: '2026-11-28T12:00:00Z', finishedAt: result ? '2026-11-28T12:00:01Z' : null,
+      progress: { phase: 'export', rows, rowsEstimate: 100, bytes: rows * 10, weddingsDone: 0, itemsDone: rows, itemsTotal: 100, photosDone: 0, photosTotal: 0 }, result, error: null,
+    });
+    const result = { snapshotId: OP, jobId: OP, type: 'emergency', weddingCount: 1, rowCount: 100, bytesNew: 1000, bytesTotal: 1000, durationMs: 5 };
+    script = (res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const b of [run('running', 10), run('running', 60), run('completed', 100, result)]) res.write(`event: backup\ndata: ${JSON.stringify({ type: 'backup', backup: b })}\n\n`);
+      res.end('event: end\ndata: {"type":"end","reason":"finished"}\n\n');
+    };
+    const bridge = new EventBridge({ agent: () => ({ url, token: TOKEN }) });
+    const c = collect();
+    expect(bridge.watch(7, { stream: 'backup', id: OP, subscription: 'sub-0000000e' }, c.deliver)).toEqual({ ok: true });
+    await c.done;
+    expect(seen.at(-1)).toEqual({ auth: `Bearer ${TOKEN}`, path: `/api/events/backups/${OP}` });
+    const backups = c.got.flatMap((m) => (m.type === 'event' && (m.event as { type: string }).type === 'backup' ? [(m.event as { backup: { state: string; progress: { rows: number } } }).backup] : []));
+    expect(backups.map((b) => [b.state, b.progress.rows])).toEqual([['running', 10], ['running', 60], ['completed', 100]]);
+    expect(c.got.at(-1)).toEqual({ type: 'event', event: { type: 'end', reason: 'finished' } });
+  });
+
   it('an event that does not match the contract, or a stream cut before end, is a drop', async () => {
     const bridge = new EventBridge({ agent: () => ({ url, token: TOKEN }) });
     script = (res) => {

@@ -18,6 +18,7 @@ import {
 } from '../contract/restore.js';
 import { WeddingIdParamsSchema } from '../contract/validation-report.js';
 import { EventStreamParamsSchema, EventTicketRequestSchema } from '../contract/events.js';
+import { BackupRunParamsSchema, StartBackupRunRequestSchema } from '../contract/backup-run.js';
 import { UnlockRequestSchema } from '../contract/unlock.js';
 import { PointInTimePreviewRequestSchema, PointInTimeRestoreRequestSchema, PointInTimeWindowParamsSchema } from '../contract/point-in-time.js';
 import { decide, type Action, type Decision, type Principal, type Resource, type UserPrincipal } from '../core/authz.js';
@@ -119,6 +120,18 @@ async function weddingResource(ctx: Ctx & { user: UserPrincipal }, id: string): 
   // Another organization's wedding answers like a missing one: its existence is not the user's business.
   if (!facts || facts.organizationId !== ctx.user.organizationId) throw notFound('wedding', id);
   return { organizationIds: [facts.organizationId], weddingDay: facts.weddingDate === today(ctx) };
+}
+
+/** A background backup run is its wedding's: unknown, or another organization's, is 404 alike. */
+async function backupRunResource(ctx: Ctx & { user: UserPrincipal }, id: string): Promise<Resource> {
+  const wedding = ctx.services.backupRuns?.weddingOf(id);
+  if (!wedding) throw notFound('backup run', id);
+  try {
+    return await weddingResource(ctx, wedding);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'NOT_FOUND') throw notFound('backup run', id);
+    throw err;
+  }
 }
 
 /**
@@ -357,6 +370,13 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
     async resource(ctx) {
       const { stream, id } = parse(EventTicketRequestSchema, ctx.req.body, 'body');
       if (stream === 'recovery-operation') await operationVisible(ctx, id);
+      else if (stream === 'backup') {
+        // A backup's stream is for who may start backups (its own rule below): refuse the ticket alike.
+        const resource = await backupRunResource(ctx, id);
+        const d = decide(ctx.user, 'backup.emergency', resource);
+        if (d.effect !== 'allow') throw new WedsyncError('FORBIDDEN', d.reason);
+        return resource;
+      }
       else await snapshotVisible(ctx, id);
       return own(ctx.user);
     },
@@ -370,6 +390,13 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
     },
   },
   'GET /api/events/validations/:id': { action: 'snapshots.read', resource: snapshotParam },
+  // A background emergency backup: who may start one for its wedding may start it and watch it.
+  'GET /api/events/backups/:id': { action: 'backup.emergency', resource: (ctx) => backupRunResource(ctx, parse(EventStreamParamsSchema, ctx.req.params, 'params').id) },
+  'POST /api/backup/emergency-backups': {
+    action: 'backup.emergency',
+    resource: (ctx) => weddingResource(ctx, parse(StartBackupRunRequestSchema, ctx.req.body, 'body').weddingId),
+  },
+  'GET /api/backup/emergency-backups/:id': { action: 'backup.emergency', resource: (ctx) => backupRunResource(ctx, parse(BackupRunParamsSchema, ctx.req.params, 'params').id) },
 
   // Restores queued while the database was unreachable (routes/queued-restores.ts): the queued
   // item's weddings decide, as for any restore of them; cancelling one is as sensitive as starting it.

@@ -7,7 +7,7 @@ import type { RestoreProgress } from '../contract/restore.js';
  * the current state first. The last restore progress per operation is kept while it runs, so a
  * stream can show it for restores run by any of the agent's restore services.
  */
-export type EventTopic = `recovery-operation:${string}` | `validation:${string}`;
+export type EventTopic = `recovery-operation:${string}` | `validation:${string}` | `backup:${string}`;
 
 export class EventHub {
   private readonly listeners = new Map<string, Set<() => void>>();

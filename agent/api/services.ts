@@ -1,4 +1,6 @@
 import type { EmergencyBackupRequest, SnapshotDetail, SnapshotListQuery, SnapshotSummary, BackupResultBody } from '../contract/api.js';
+import type { BackupRunProgress } from '../contract/backup-run.js';
+import type { BackupRuns } from './backup-runs.js';
 import type { AccessCatalog } from '../catalog/rls.js';
 import type { RestoreServices } from '../jobs/restore-service.js';
 import type { ValidationServices } from '../jobs/verify-service.js';
@@ -15,7 +17,8 @@ export interface SnapshotServices {
   list(query: SnapshotListQuery): Promise<SnapshotSummary[]>;
   /** NOT_FOUND when the snapshot is unknown. */
   get(id: string): Promise<SnapshotDetail>;
-  emergencyBackup(request: EmergencyBackupRequest): Promise<BackupResultBody>;
+  /** `onProgress`: the backup's progress as it runs (background runs, api/backup-runs.ts). */
+  emergencyBackup(request: EmergencyBackupRequest, options?: { onProgress?: (p: BackupRunProgress) => void }): Promise<BackupResultBody>;
 }
 
 export interface ApiServices {
@@ -34,6 +37,8 @@ export interface ApiServices {
   backupStatus?: BackupStatusServices;
   /** A wedding restored as it was at a time within tier 1's window (routes/point-in-time.ts). */
   pointInTime?: PointInTimeServices;
+  /** Emergency backups started in the background and watched as events (routes/backup-runs.ts). */
+  backupRuns?: BackupRuns;
   /** Liveness details for GET /healthz. */
   health(): Promise<Record<string, unknown>>;
 }

@@ -56,7 +56,7 @@ export function createSseWatcher(client: AgentClient, open: (url: string) => Eve
             }
             handlers.onEvent(parsed.data);
           };
-          for (const type of ['recovery-operation', 'validation', 'end']) source.addEventListener(type, deliver);
+          for (const type of ['recovery-operation', 'validation', 'backup', 'end']) source.addEventListener(type, deliver);
           // EventSource would reconnect by itself with the spent ticket: close it, the caller polls instead.
           source.onerror = () => finish(() => handlers.onDrop('the event stream broke off'));
         },

@@ -21,6 +21,7 @@ import type { ApiServices } from '../services.js';
  *   POST /api/events/tickets                    { stream, id } → 201 { ticket, path, expiresAt }
  *   GET  /api/events/recovery-operations/:id    the operation now, then on every change, then `end`
  *   GET  /api/events/validations/:id            a snapshot's validation state and run, likewise
+ *   GET  /api/events/backups/:id                 an emergency backup run (progress, then result or error), likewise
  *
  * Guarantees: what a stream sends is exactly what the matching GET route answers (the same
  * service read, the same schema, for a user token the same trimming to their organization);
@@ -58,6 +59,11 @@ export function registerEventRoutes(app: FastifyInstance, services: ApiServices,
   const validation = () => {
     if (!services.validation) throw new WedsyncError('NOT_FOUND', 'validation is not available in this agent');
     return services.validation;
+  };
+
+  const backupRuns = () => {
+    if (!services.backupRuns) throw new WedsyncError('NOT_FOUND', 'background backups are not available in this agent');
+    return services.backupRuns;
   };
 
   /** A user sees only their organization's weddings in an operation (as GET /api/backup/recovery-operations/:id trims it). */
@@ -147,6 +153,7 @@ export function registerEventRoutes(app: FastifyInstance, services: ApiServices,
     const { stream: kind, id } = parse(EventTicketRequestSchema, req.body, 'body');
     // Only for something that exists (and that the caller may see: authz.ts checked it for users).
     if (kind === 'recovery-operation') await restore().getOperation(id.toLowerCase());
+    else if (kind === 'backup') backupRuns().get(id);
     else await validation().snapshotValidation(id.toLowerCase());
     const path = eventStreamPath(kind, id);
     return send(reply, EventTicketResponseSchema, { ...options.tickets.issue(principalOf(req), path), path }, 201);
@@ -165,6 +172,16 @@ export function registerEventRoutes(app: FastifyInstance, services: ApiServices,
     await stream(req, reply, `validation:${snapshotId}`, async () => {
       const v = await validation().snapshotValidation(snapshotId);
       return { event: { type: 'validation', validation: v }, done: v.run?.state !== 'running' };
+    });
+  });
+
+  app.get('/api/events/backups/:id', async (req, reply) => {
+    const { id } = parse(EventStreamParamsSchema, req.params, 'params');
+    parse(EventStreamQuerySchema, req.query, 'query');
+    const runId = id.toLowerCase();
+    await stream(req, reply, `backup:${runId}`, async () => {
+      const backup = backupRuns().get(runId);
+      return { event: { type: 'backup', backup }, done: backup.state !== 'running' };
     });
   });
 }
