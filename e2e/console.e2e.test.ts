@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import pg from 'pg';
 import { createBackupWorld, type BackupWorld } from '../test-support/fixtures.js';
 import { resolveConfig } from '../agent/cli/config.js';
 import { silentLogger } from '../agent/logger.js';
@@ -75,9 +76,27 @@ describe('console e2e (Chromium)', () => {
     await page.locator('.recharts-surface').first().waitFor();
     await page.getByRole('heading', { name: 'Upcoming weddings by criticality' }).waitFor();
     await screenshot(page, '01-dashboard');
-    // An emergency backup of one wedding from the dashboard: progress while it runs, then its snapshot.
-    await page.getByLabel('Wedding', { exact: true }).selectOption(wedding.id);
-    await page.getByRole('button', { name: 'Back up now' }).click();
+    // An emergency backup of one wedding from the dashboard: progress pushed by the agent while it
+    // runs, then its snapshot. Another session holds backup_snapshots against writes meanwhile, so
+    // the backup waits at its very end (recording its catalog row), with all its progress reported:
+    // what the panel shows then is certain, with no timing involved.
+    const locker = new pg.Client({ connectionString: world.db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE backup_snapshots IN SHARE MODE');
+      await page.getByLabel('Wedding', { exact: true }).selectOption(wedding.id);
+      await page.getByRole('button', { name: 'Back up now' }).click();
+      const progress = page.getByRole('progressbar', { name: /^(export|photos|finishing): .*[1-9][\d,]* (of ~[\d,]+ )?rows/ });
+      await progress.waitFor({ timeout: 30_000 });
+      await progress.scrollIntoViewIfNeeded();
+      // Pushed, not polled: the panel says the stream is live.
+      await page.locator('[data-updates="live"]').getByText('Live: progress is pushed by the agent').waitFor();
+      await screenshot(page, '01a-dashboard-emergency-backup-progress');
+      await locker.query('COMMIT');
+    } finally {
+      await locker.end();
+    }
     await page.getByText(/^Done: /).waitFor({ timeout: 60_000 });
     const { rows: emergency } = await world.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM backup_snapshots WHERE snapshot_type = 'emergency' AND $1 = ANY(wedding_ids)`, [wedding.id]);
     expect(Number(emergency[0]!.n)).toBeGreaterThan(0);

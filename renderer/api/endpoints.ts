@@ -31,6 +31,7 @@ import {
   UndoRequestSchema,
 } from '../../agent/contract/restore.js';
 import { EventTicketRequestSchema, EventTicketResponseSchema } from '../../agent/contract/events.js';
+import { BackupRunParamsSchema, BackupRunResponseSchema, StartBackupRunRequestSchema } from '../../agent/contract/backup-run.js';
 import { UnlockRequestSchema, UnlockResponseSchema, UnlockStatusSchema } from '../../agent/contract/unlock.js';
 import { PointInTimePreviewRequestSchema, PointInTimePreviewResponseSchema, PointInTimeRestoreRequestSchema, PointInTimeWindowParamsSchema, PointInTimeWindowResponseSchema } from '../../agent/contract/point-in-time.js';
 import {
@@ -76,6 +77,8 @@ export const endpoints = {
   listSnapshots: endpoint('GET', '/api/backup/snapshots', z.object({ query: SnapshotListQuerySchema.partial().strict() }).partial().strict(), SnapshotListResponseSchema),
   getSnapshot: endpoint('GET', '/api/backup/snapshots/:id', z.object({ params: idParams }).strict(), SnapshotDetailResponseSchema),
   emergencyBackup: endpoint('POST', '/api/backup/emergency-backup', z.object({ body: EmergencyBackupRequestSchema }).strict(), BackupResultSchema),
+  startEmergencyBackup: endpoint('POST', '/api/backup/emergency-backups', z.object({ body: StartBackupRunRequestSchema }).strict(), BackupRunResponseSchema),
+  getEmergencyBackup: endpoint('GET', '/api/backup/emergency-backups/:id', z.object({ params: BackupRunParamsSchema }).strict(), BackupRunResponseSchema),
   status: endpoint('GET', '/api/backup/status', z.object({ query: StatusQuerySchema.partial().strict() }).partial().strict(), statusResponseSchema),
   plan: endpoint('GET', '/api/backup/plan', z.object({ query: PlanQuerySchema.partial().strict() }).partial().strict(), planResponseSchema),
   validateSnapshot: endpoint('POST', '/api/backup/snapshots/:id/validate', z.object({ params: idParams, body: ValidateSnapshotRequestSchema }).strict(), validationRunSchema),
