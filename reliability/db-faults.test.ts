@@ -15,7 +15,7 @@ import { openBackupSource } from '../agent/source/backup-source.js';
 import { connect, databaseError } from '../agent/source/db.js';
 import { startEmbeddedPostgres, type EmbeddedCluster } from '../agent/source/embedded.js';
 import { runCli } from '../test-support/cli.js';
-import { createBackupWorld, restoreDepsFor, type BackupWorld } from '../test-support/fixtures.js';
+import { cliEnv, createBackupWorld, restoreDepsFor, type BackupWorld } from '../test-support/fixtures.js';
 import { cachedRows, createTier1World, liveRows, waitFor, type Tier1World } from '../test-support/tier1.js';
 import { churn, expectEverySnapshotValid, expectSnapshotEqualsDatabase, tableDigests } from './invariants.js';
 import { pick, report, seeded } from './profile.js';
@@ -179,7 +179,7 @@ describe('database faults during backup and restore', () => {
       await locker.query('LOCK TABLE guests IN ACCESS EXCLUSIVE MODE');
       faults++;
       const jobsBefore = await jobCount();
-      const env = { DATABASE_URL: world.db.url, WEDSYNC_REPO: join(world.dir, 'repo'), WEDSYNC_PHOTO_STORE: join(world.dir, 'photos'), WEDSYNC_PASSPHRASE: world.passphrase, WEDSYNC_HOME: join(world.dir, 'home'), WEDSYNC_LOG_LEVEL: 'silent' };
+      const env = cliEnv(world, { WEDSYNC_LOG_LEVEL: 'silent' });
       const run = await runCli(['backup', '--type', 'full', '--lock-timeout', '300ms'], env);
       expect(run.code, run.stderr).toBe(1); // CONFLICT
       const line = run.stderr.trim();

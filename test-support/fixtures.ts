@@ -116,3 +116,19 @@ export function restoreDepsFor(world: BackupWorld, recovery: RecoveryCatalog, lo
     backup: { catalog: world.catalog, openSource: (url, whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, whole ? 2 : 1, o) },
   };
 }
+
+/**
+ * The environment that points the compiled CLI at a world (its database, repository, photo store
+ * and passphrase, a home of its own), at log level warn; `overrides` replace or add variables.
+ */
+export function cliEnv(world: BackupWorld, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: world.db.url,
+    WEDSYNC_HOME: join(world.dir, 'home'),
+    WEDSYNC_REPO: join(world.dir, 'repo'),
+    WEDSYNC_PHOTO_STORE: join(world.dir, 'photos'),
+    WEDSYNC_PASSPHRASE: world.passphrase,
+    WEDSYNC_LOG_LEVEL: 'warn',
+    ...overrides,
+  };
+}

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { openRecoveryCatalog, type RecoveryCatalog } from '../catalog/recovery.js';
 import { DEFAULT_SCHEMA_MAP } from '../contract/schema-map.js';
@@ -6,7 +5,7 @@ import { silentLogger } from '../logger.js';
 import { openBackupSource } from '../source/backup-source.js';
 import { openRestoreTarget } from '../source/restore-target.js';
 import { runCli } from '../../test-support/cli.js';
-import { createBackupWorld, type BackupWorld } from '../../test-support/fixtures.js';
+import { cliEnv, createBackupWorld, type BackupWorld } from '../../test-support/fixtures.js';
 import { previewRestore, startRestore, undoRequest, type RestoreDeps, type RestoreRequest } from './restore.js';
 import { ConfirmationTokens } from './restore-token.js';
 
@@ -117,14 +116,7 @@ describe('complete restore into the live database', () => {
   it('the CLI: `restore latest --scope complete --yes` completes (the audit row it writes is not in scope) and the audit log keeps its rows', async () => {
     await damage();
     const auditBefore = (await world.client.query<{ n: number }>('SELECT count(*)::int AS n FROM backup_audit_log')).rows[0]!.n;
-    const env = {
-      DATABASE_URL: world.db.url,
-      WEDSYNC_HOME: join(world.dir, 'home'),
-      WEDSYNC_REPO: join(world.dir, 'repo'),
-      WEDSYNC_PHOTO_STORE: join(world.dir, 'photos'),
-      WEDSYNC_PASSPHRASE: world.passphrase,
-      WEDSYNC_LOG_LEVEL: 'warn',
-    };
+    const env = cliEnv(world);
     const r = await runCli(['restore', snapshotId, '--scope', 'complete', '--yes', '--json'], env);
     expect(r.code, r.stderr.slice(-800)).toBe(0);
     const json = JSON.parse(r.stdout.trim().split('\n').pop()!);

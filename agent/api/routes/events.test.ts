@@ -1,19 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackupWorld, type BackupWorld } from '../../../test-support/fixtures.js';
+import { createBackupWorld, restoreDepsFor, type BackupWorld } from '../../../test-support/fixtures.js';
 import { openRecoveryCatalog, type RecoveryCatalog } from '../../catalog/recovery.js';
 import { openValidationCatalog } from '../../catalog/validation.js';
 import { WedsyncError } from '../../contract/errors.js';
 import { AgentEventSchema, type AgentEvent } from '../../contract/events.js';
 import { DEFAULT_SCHEMA_MAP } from '../../contract/schema-map.js';
 import { createRestoreServices, type RestoreServices } from '../../jobs/restore-service.js';
-import { ConfirmationTokens } from '../../jobs/restore-token.js';
 import { createValidationServices, type ValidationServices } from '../../jobs/verify-service.js';
 import { createLogger, redactSecrets } from '../../logger.js';
 import { openWeddingDataSource } from '../../source/data-validation.js';
-import { openBackupSource } from '../../source/backup-source.js';
-import { openRestoreTarget } from '../../source/restore-target.js';
 import { EventHub } from '../event-hub.js';
 import { EventTickets } from '../event-tickets.js';
 import { createApiServer } from '../server.js';
@@ -55,15 +52,7 @@ describe('event streams (SSE over a real HTTP server, real PostgreSQL and reposi
     recovery = await openRecoveryCatalog(world.db.url);
     const logger = await createLogger('debug', 'events-test', new Writable({ write: (chunk: Buffer, _e, cb) => (logLines.push(chunk.toString('utf8')), cb()) }) as never);
     restore = createRestoreServices({
-      repo: world.repo,
-      map: DEFAULT_SCHEMA_MAP,
-      liveUrl: world.db.url,
-      openTarget: openRestoreTarget,
-      logger,
-      recovery,
-      tokens: new ConfirmationTokens(),
-      photoStore: world.photoStore,
-      backup: { catalog: world.catalog, openSource: (url, _whole, o) => openBackupSource(url, DEFAULT_SCHEMA_MAP, 1, o) },
+      ...restoreDepsFor(world, recovery, logger),
       // The confirmed part waits for the test to open its stream first.
       exclusive: async (task) => {
         await gate;

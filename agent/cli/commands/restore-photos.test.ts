@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliRun } from '../../../test-support/cli.js';
 import { createTestDatabase } from '../../../test-support/db.js';
-import { createBackupWorld, type BackupWorld } from '../../../test-support/fixtures.js';
+import { cliEnv, createBackupWorld, type BackupWorld } from '../../../test-support/fixtures.js';
 
 /**
  * Photo files of a restore into another database (--target-url): written to the photo store
@@ -24,14 +24,7 @@ describe('restore --target-url: photo files', () => {
   beforeAll(async () => {
     world = await createBackupWorld({ weddings: 3 });
     snapshotId = (await world.backup({ type: 'full' })).snapshotId;
-    env = {
-      DATABASE_URL: world.db.url,
-      WEDSYNC_HOME: join(world.dir, 'home'),
-      WEDSYNC_REPO: join(world.dir, 'repo'),
-      WEDSYNC_PHOTO_STORE: join(world.dir, 'photos'),
-      WEDSYNC_PASSPHRASE: world.passphrase,
-      WEDSYNC_LOG_LEVEL: 'warn',
-    };
+    env = cliEnv(world);
   });
   afterAll(async () => world?.close());
 

@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase } from '../../../test-support/db.js';
-import { createBackupWorld, type BackupWorld } from '../../../test-support/fixtures.js';
+import { cliEnv, createBackupWorld, type BackupWorld } from '../../../test-support/fixtures.js';
 import { runCli, type CliRun as Run } from '../../../test-support/cli.js';
 
 /** `restore` and `undo` as users run them: the compiled CLI, exit codes, one JSON object, nothing changed unless confirmed. */
@@ -20,14 +19,7 @@ describe('wedsync-backup restore / undo', () => {
     world = await createBackupWorld({ weddings: 4 });
     snapshotId = (await world.backup({ type: 'full' })).snapshotId;
     wedding = (await world.client.query<{ id: string }>('SELECT id FROM weddings ORDER BY id LIMIT 1')).rows[0]!.id;
-    env = {
-      DATABASE_URL: world.db.url,
-      WEDSYNC_HOME: join(world.dir, 'home'),
-      WEDSYNC_REPO: join(world.dir, 'repo'),
-      WEDSYNC_PHOTO_STORE: join(world.dir, 'photos'),
-      WEDSYNC_PASSPHRASE: world.passphrase,
-      WEDSYNC_LOG_LEVEL: 'warn',
-    };
+    env = cliEnv(world);
     await world.client.query('DELETE FROM guests WHERE wedding_id = $1', [wedding]);
   });
   afterAll(async () => world?.close());

@@ -1,6 +1,5 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackupWorld, type BackupWorld } from '../../../test-support/fixtures.js';
+import { cliEnv, createBackupWorld, type BackupWorld } from '../../../test-support/fixtures.js';
 import { openRepository } from '../../repository/repository.js';
 import { runCli, type CliRun as Run } from '../../../test-support/cli.js';
 
@@ -16,14 +15,7 @@ describe('wedsync-backup verify / check / validate-data', () => {
   beforeAll(async () => {
     world = await createBackupWorld({ weddings: 4 });
     snapshotId = (await world.backup({ type: 'full' })).snapshotId;
-    env = {
-      DATABASE_URL: world.db.url,
-      WEDSYNC_HOME: join(world.dir, 'home'),
-      WEDSYNC_REPO: join(world.dir, 'repo'),
-      WEDSYNC_PHOTO_STORE: join(world.dir, 'photos'),
-      WEDSYNC_PASSPHRASE: world.passphrase,
-      WEDSYNC_LOG_LEVEL: 'warn',
-    };
+    env = cliEnv(world);
   });
   afterAll(async () => world?.close());
 
