@@ -5,6 +5,7 @@ import { href } from '../../app/router.js';
 import { formatBytes, formatDuration, formatNumber, shortId } from '../../components/format.js';
 import { useLoad } from '../../components/hooks.js';
 import { useLive } from '../../components/live.js';
+import { WeddingPicker } from '../../components/WeddingPicker.js';
 import { ErrorState, LiveNote, ProgressBar } from '../../components/states.js';
 
 /** One line of progress for a running backup (phase export/photos/finish). */
@@ -70,18 +71,7 @@ export function EmergencyBackup({ onDone }: { onDone: () => void }) {
     <div className="panel" data-updates={channel}>
       <h2>Emergency backup</h2>
       <div className="filters">
-        <div className="field">
-          <label htmlFor="eb-wedding">Wedding</label>
-          <select id="eb-wedding" value={wedding} onChange={(e) => setWedding(e.target.value)}>
-            <option value="">choose…</option>
-            {weddings.state === 'ok' &&
-              weddings.data.map((w) => (
-                <option key={w.id} value={w.id}>
-                  {w.coupleNames ?? shortId(w.id)} · {w.weddingDate}
-                </option>
-              ))}
-          </select>
-        </div>
+        <WeddingPicker id="eb-wedding" weddings={weddings} value={wedding} onChange={setWedding} />
         <button type="button" className="primary" disabled={!wedding || running} onClick={() => void start()}>
           {running ? 'Backing up…' : 'Back up now'}
         </button>

@@ -2,9 +2,10 @@ import { useEffect, useState } from 'react';
 import type { IntegrityFinding, SnapshotValidationResponse, ValidationRun, WeddingDataReport } from '../../../agent/contract/validation-report.js';
 import { useClient } from '../../app/context.js';
 import { href, navigate, type Route } from '../../app/router.js';
-import { formatBytes, formatDateTime, formatDuration, formatNumber, shortId } from '../../components/format.js';
+import { formatBytes, formatDateTime, formatDuration, formatNumber } from '../../components/format.js';
 import { useLoad } from '../../components/hooks.js';
 import { useLive } from '../../components/live.js';
+import { WeddingPicker } from '../../components/WeddingPicker.js';
 import { Badge, Empty, ErrorState, LiveNote, Loading, PageHeader, ProgressBar, validationTone } from '../../components/states.js';
 import { useWeddingNames, type WeddingNames } from '../../components/wedding-names.js';
 
@@ -102,18 +103,7 @@ function WeddingDataCheck({ names }: { names: WeddingNames }) {
     <div className="panel">
       <h2>Check a wedding's live data</h2>
       <div className="filters">
-        <div className="field">
-          <label htmlFor="v-wedding">Wedding</label>
-          <select id="v-wedding" value={wedding} onChange={(e) => setWedding(e.target.value)}>
-            <option value="">choose…</option>
-            {weddings.state === 'ok' &&
-              weddings.data.map((w) => (
-                <option key={w.id} value={w.id}>
-                  {w.coupleNames ?? shortId(w.id)} · {w.weddingDate}
-                </option>
-              ))}
-          </select>
-        </div>
+        <WeddingPicker id="v-wedding" weddings={weddings} value={wedding} onChange={setWedding} />
         <button type="button" disabled={!wedding || state.busy} onClick={() => void run()}>
           {state.busy ? 'Checking…' : 'Check data'}
         </button>
