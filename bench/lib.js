@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
 export const BIN = join(ROOT, 'bin/wedsync-backup.js');
@@ -93,3 +94,24 @@ export function median(values) {
 }
 
 export const fmt = (n, d = 2) => Number(n).toFixed(d);
+
+/** Runs one statement on a short-lived connection and returns its rows. */
+export async function query(url, sql, params) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/** Row count and md5 of every sample table, for checking that two restores brought back the same data. */
+export async function fingerprint(url) {
+  const out = {};
+  for (const t of ['organizations', 'user_profiles', 'weddings', 'vendors', 'guests', 'timeline_events', 'photos', 'wedding_backup_settings']) {
+    const [r] = await query(url, `SELECT count(*)::int AS n, md5(string_agg(x::text, E'\\n' ORDER BY x::text)) AS h FROM ${t} x`);
+    out[t] = `${r.n}:${r.h}`;
+  }
+  return out;
+}

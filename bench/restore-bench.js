@@ -18,6 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { fingerprint, query } from './lib.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.N ?? 2000);
@@ -27,7 +28,6 @@ const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const run = promisify(execFile);
 
 const { startEmbeddedPostgres } = await import(join(root, 'dist/agent/source/embedded.js'));
-const { default: pg } = await import('pg');
 
 const dir = await mkdtemp(join(tmpdir(), 'wedsync-restore-bench-'));
 const log = (m) => process.stderr.write(`[restore-bench] ${m}\n`);
@@ -62,26 +62,6 @@ async function timed(fn) {
   const started = process.hrtime.bigint();
   await fn();
   return Number(process.hrtime.bigint() - started) / 1e6;
-}
-
-async function query(url, sql, params) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
-
-/** Row count and md5 of every sample table, for checking both restores brought back the same data. */
-async function fingerprint(url) {
-  const out = {};
-  for (const t of ['organizations', 'user_profiles', 'weddings', 'vendors', 'guests', 'timeline_events', 'photos', 'wedding_backup_settings']) {
-    const [r] = await query(url, `SELECT count(*)::int AS n, md5(string_agg(x::text, E'\\n' ORDER BY x::text)) AS h FROM ${t} x`);
-    out[t] = `${r.n}:${r.h}`;
-  }
-  return out;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -6,19 +6,18 @@
 // its maximum resident set size and wall time. The database is checked equal to the source after.
 //
 //   N=2000 node bench/restore-live-rss.js      (npm run build first; needs /usr/bin/time)
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fingerprint, query } from './lib.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.N ?? 2000);
 const { startEmbeddedPostgres } = await import(join(root, 'dist/agent/source/embedded.js'));
-const { default: pg } = await import('pg');
 const dir = await mkdtemp(join(tmpdir(), 'wedsync-live-rss-'));
 const log = (m) => process.stderr.write(`[restore-live-rss] ${m}\n`);
-void execFile;
 
 function cli(args, env) {
   return new Promise((resolve, reject) => {
@@ -36,24 +35,6 @@ function cli(args, env) {
     });
   });
 }
-async function query(url, sql, params) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
-async function fingerprint(url) {
-  const out = {};
-  for (const t of ['organizations', 'user_profiles', 'weddings', 'vendors', 'guests', 'timeline_events', 'photos', 'wedding_backup_settings']) {
-    const [r] = await query(url, `SELECT count(*)::int AS n, md5(string_agg(x::text, E'\\n' ORDER BY x::text)) AS h FROM ${t} x`);
-    out[t] = `${r.n}:${r.h}`;
-  }
-  return out;
-}
-
 let cluster;
 try {
   cluster = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), persistent: false });
