@@ -10,7 +10,7 @@ import { silentLogger } from './logger.js';
 import { issueToken } from './catalog/tokens.js';
 import { startAgent, type RunningAgent } from './main.js';
 import { startEmbeddedPostgres, type EmbeddedCluster } from './source/embedded.js';
-import { createTier1World, liveRows, waitFor, type Tier1World } from '../test-support/tier1.js';
+import { createTier1World, editThenDamage, liveRows, waitFor, type Tier1World } from '../test-support/tier1.js';
 
 /**
  * The wedding day in a barn: `wedsync-backup agent` started with its database stopped comes up
@@ -52,16 +52,7 @@ describe('the agent started with the database down', () => {
     const stream = world.stream({ weddings: [W] });
     stream.start();
     try {
-      await waitFor(() => world.store.getWedding(W)?.state === 'ready', 'wedding loaded');
-      const { rows: g } = await world.client.query<{ id: string }>('SELECT id::text FROM guests WHERE wedding_id = $1 ORDER BY id', [W]);
-      await world.client.query(`UPDATE guests SET first_name = 'Olivia', last_name = 'Offline' WHERE id = $1`, [g[0]!.id]);
-      await waitFor(() => world.store.getRow('public.guests', [g[0]!.id])?.values.first_name === 'Olivia', 'edit streamed');
-      await new Promise((r) => setTimeout(r, 20));
-      at = new Date().toISOString();
-      asAtT = await liveRows(world.client, W);
-      await new Promise((r) => setTimeout(r, 20));
-      await world.client.query(`UPDATE guests SET rsvp_status = 'declined' WHERE wedding_id = $1`, [W]);
-      await waitFor(() => world.store.weddingRows(W, 'public.guests').every((r) => r.values.rsvp_status === 'declined'), 'damage streamed');
+      ({ at, asAtT } = await editThenDamage(world, W));
     } finally {
       await stream.stop();
     }

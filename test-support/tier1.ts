@@ -175,3 +175,23 @@ export async function openRestoreDeps(url: string, repo: Repository): Promise<{ 
     },
   };
 }
+
+/**
+ * A wedding day's history through a running stream: one guest renamed (streamed), the time T just
+ * after it with the live rows as at T, then every guest's RSVP damaged (streamed). A point-in-time
+ * restore to T must bring back exactly `asAtT`.
+ */
+export async function editThenDamage(world: Tier1World, weddingId: string): Promise<{ at: string; asAtT: Awaited<ReturnType<typeof liveRows>> }> {
+  await waitFor(() => world.store.getWedding(weddingId)?.state === 'ready', 'wedding loaded');
+  const { rows: g } = await world.client.query<{ id: string }>('SELECT id::text FROM guests WHERE wedding_id = $1 ORDER BY id', [weddingId]);
+  await world.client.query(`UPDATE guests SET first_name = 'Olivia', last_name = 'Offline' WHERE id = $1`, [g[0]!.id]);
+  await waitFor(() => world.store.getRow('public.guests', [g[0]!.id])?.values.first_name === 'Olivia', 'edit streamed');
+  // T lies strictly between the edit's commit and the damage's.
+  await new Promise((r) => setTimeout(r, 20));
+  const at = new Date().toISOString();
+  const asAtT = await liveRows(world.client, weddingId);
+  await new Promise((r) => setTimeout(r, 20));
+  await world.client.query(`UPDATE guests SET rsvp_status = 'declined' WHERE wedding_id = $1`, [weddingId]);
+  await waitFor(() => world.store.weddingRows(weddingId, 'public.guests').every((r) => r.values.rsvp_status === 'declined'), 'damage streamed');
+  return { at, asAtT };
+}

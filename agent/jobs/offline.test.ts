@@ -10,7 +10,7 @@ import type { ApiServices } from '../api/services.js';
 import { DEFAULT_SCHEMA_MAP } from '../contract/schema-map.js';
 import { silentLogger } from '../logger.js';
 import { startEmbeddedPostgres, type EmbeddedCluster } from '../source/embedded.js';
-import { createTier1World, liveRows, openRestoreDeps, waitFor, type Tier1World } from '../../test-support/tier1.js';
+import { createTier1World, editThenDamage, liveRows, openRestoreDeps, waitFor, type Tier1World } from '../../test-support/tier1.js';
 import { renderRunSheet } from './export-run-sheet.js';
 import { queueRestore, runQueuedRestores } from './offline-queue.js';
 import { createOfflineServices, readOfflineWedding, readToday } from './offline.js';
@@ -48,16 +48,7 @@ describe('offline operation (database stopped, then back)', () => {
       },
     });
     stream.start();
-    await waitFor(() => world.store.getWedding(W)?.state === 'ready', 'wedding loaded');
-    const { rows: g } = await world.client.query<{ id: string }>('SELECT id::text FROM guests WHERE wedding_id = $1 ORDER BY id', [W]);
-    await world.client.query(`UPDATE guests SET first_name = 'Olivia', last_name = 'Offline' WHERE id = $1`, [g[0]!.id]);
-    await waitFor(() => world.store.getRow('public.guests', [g[0]!.id])?.values.first_name === 'Olivia', 'edit streamed');
-    await new Promise((r) => setTimeout(r, 20));
-    at = new Date().toISOString();
-    asAtT = await liveRows(world.client, W);
-    await new Promise((r) => setTimeout(r, 20));
-    await world.client.query(`UPDATE guests SET rsvp_status = 'declined' WHERE wedding_id = $1`, [W]);
-    await waitFor(() => world.store.weddingRows(W, 'public.guests').every((r) => r.values.rsvp_status === 'declined'), 'damage streamed');
+    ({ at, asAtT } = await editThenDamage(world, W));
     // The network goes away.
     await world.client.end();
     await cluster.stop();
