@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { connect, databaseError } from '../source/db.js';
+import { connect, mapDatabaseErrors } from '../source/db.js';
 import * as backups from './backups.js';
 
 export { INTERRUPTED_JOB_MESSAGE } from './backups.js';
@@ -23,15 +23,8 @@ export interface Catalog {
 
 export async function openCatalog(url: string): Promise<Catalog> {
   const client: pg.Client = await connect(url, { applicationName: 'wedsync-backup catalog' });
-  const wrap =
-    <A extends unknown[], R>(fn: (db: pg.Client, ...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      try {
-        return await fn(client, ...args);
-      } catch (err) {
-        throw databaseError(err, url);
-      }
-    };
+  const mapped = mapDatabaseErrors(url);
+  const wrap = <A extends unknown[], R>(fn: (db: pg.Client, ...args: A) => Promise<R>) => mapped((...args: A) => fn(client, ...args));
   // Opening the catalog (agent start, every CLI command that reads or writes jobs) records
   // earlier crashes: a job whose process was killed says failed, not running forever.
   await backups.sweepInterruptedJobs(client).catch(() => undefined);

@@ -1,7 +1,7 @@
 import type { NotificationPreferences, StatusResponse, WeddingBackupSettings, WeddingBackupSettingsPatch } from '../contract/scheduling.js';
 import type { SchemaMap } from '../contract/schema-map.js';
 import type { ScheduleConfig, SchedulingWedding } from '../core/schedule.js';
-import { createPool, databaseError } from '../source/db.js';
+import { createPool, mapDatabaseErrors } from '../source/db.js';
 import { JobQueue, type QueueOptions } from './queue.js';
 import { newestCompleteSnapshot, pruneCatalog, recordOffsiteCopy, type OffsiteCopy, type RetentionCatalog } from './retention.js';
 import { getWeddingSettings, loadAllWeddings, loadNotificationPreferences, loadSchedulingWeddings, updateWeddingSettings } from './settings.js';
@@ -29,15 +29,7 @@ export interface SchedulingCatalog {
 
 export function openSchedulingCatalog(url: string, map: SchemaMap, options: QueueOptions & { max?: number } = {}): SchedulingCatalog {
   const pool = createPool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, application_name: 'wedsync-backup scheduler' });
-  const mapped =
-    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      try {
-        return await fn(...args);
-      } catch (err) {
-        throw databaseError(err, url);
-      }
-    };
+  const mapped = mapDatabaseErrors(url);
   const retention = (location: string, target: 'primary' | 'offsite'): RetentionCatalog => {
     const inner = pruneCatalog(pool, map, location, target);
     return { listSnapshots: mapped(inner.listSnapshots), markForgotten: mapped(inner.markForgotten), loadWeddings: mapped(inner.loadWeddings) };

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { SnapshotValidationReport } from '../contract/validation-report.js';
-import { connect, databaseError } from '../source/db.js';
+import { connect, mapDatabaseErrors } from '../source/db.js';
 
 /**
  * Validation results in the catalog: backup_snapshots.validation_status (valid | corrupted |
@@ -65,15 +65,8 @@ export interface ValidationCatalog {
 
 export async function openValidationCatalog(url: string): Promise<ValidationCatalog> {
   const client = await connect(url, { applicationName: 'wedsync-backup validation' });
-  const wrap =
-    <A extends unknown[], R>(fn: (db: pg.Client, ...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      try {
-        return await fn(client, ...args);
-      } catch (err) {
-        throw databaseError(err, url);
-      }
-    };
+  const mapped = mapDatabaseErrors(url);
+  const wrap = <A extends unknown[], R>(fn: (db: pg.Client, ...args: A) => Promise<R>) => mapped((...args: A) => fn(client, ...args));
   return {
     record: wrap(recordSnapshotValidation),
     get: wrap(getSnapshotValidation),

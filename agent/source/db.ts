@@ -91,6 +91,18 @@ export async function lockTimeoutError(err: unknown, url: string, waiting: { tab
   });
 }
 
+/** Wraps database calls so that whatever the driver throws comes out as databaseError's typed, one-line error. */
+export function mapDatabaseErrors(url: string) {
+  return <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        throw databaseError(err, url);
+      }
+    };
+}
+
 export interface ConnectOptions {
   applicationName?: string;
   /** Milliseconds before giving up on connecting. */

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { SchemaMap } from '../contract/schema-map.js';
-import { connect, databaseError } from './db.js';
+import { connect, databaseError, mapDatabaseErrors } from './db.js';
 import { pollJournal, type PollResult, type PollTable } from './stream-poll.js';
 import { startReplication, type ReplicationOptions, type ReplicationStream } from './stream-replication.js';
 import { PUBLICATION, dropSlot, ensurePublication, ensureSlot, slotInfo, walLevel, type SlotInfo } from './stream-slot.js';
@@ -32,15 +32,7 @@ export interface StreamSource {
 
 export async function openStreamSource(url: string, map: SchemaMap): Promise<StreamSource> {
   const client: pg.Client = await connect(url, { applicationName: 'wedsync-backup tier1', connectTimeoutMs: 5_000 });
-  const wrap =
-    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      try {
-        return await fn(...args);
-      } catch (err) {
-        throw databaseError(err, url);
-      }
-    };
+  const wrap = mapDatabaseErrors(url);
   const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db').catch((err: unknown) => {
     void client.end().catch(() => undefined);
     throw databaseError(err, url);
