@@ -134,6 +134,15 @@ describe('the agent started with the database down', () => {
       expect(await liveRows(client, W)).toEqual(asAtT);
       const op = await api(`/api/backup/recovery-operations/${done.operationId}`);
       expect(op.body.operation).toMatchObject({ operationType: 'point-in-time', status: 'completed' });
+      // The agent ran it by itself (no API request to record it): its start and outcome are in the
+      // audit log, under the person who queued it, as a restore run from the CLI or the API is.
+      const audit = await api(`/api/audit?limit=50`);
+      const audited = (audit.body.entries as Array<{ action: string; outcome: string; target: string; actorLabel: string; weddingIds: string[] }>).filter((e) => e.target === `recovery_operation:${done.operationId}`);
+      expect(audited.map((e) => [e.action, e.outcome, e.actorLabel]).sort()).toEqual([
+        ['restore.complete', 'succeeded', 'coordinator (barn)'],
+        ['restore.start', 'succeeded', 'coordinator (barn)'],
+      ]);
+      expect(audited[0]!.weddingIds).toEqual([W]);
       // Its snapshot now has a catalog row of its kind.
       const { rows } = await client.query<{ t: string }>('SELECT snapshot_type AS t FROM backup_snapshots WHERE id = $1', [done.snapshotId]);
       expect(rows[0]?.t).toBe('point-in-time');

@@ -50,7 +50,8 @@ export interface OfflinePart {
  * alone.
  *
  * Guarantees: on failure nothing is left open; tier 1 is started before this returns; queued
- * restores run through the agent's backup queue with fresh connections each attempt.
+ * restores run through the agent's backup queue with fresh connections each attempt; those the
+ * agent runs by itself (no API request) write their start and outcome to the audit log.
  */
 export async function startOffline(o: OfflineStartOptions): Promise<OfflinePart> {
   const { config, logger } = o;
@@ -78,17 +79,18 @@ export async function startOffline(o: OfflineStartOptions): Promise<OfflinePart>
 
   // Restores queued while the database was unreachable: run by themselves when it answers
   // (tier 1's onConnected, and each (re)connection of the agent), one pass at a time.
-  const openQueueDeps = async (): Promise<{ deps: RestoreDeps; close(): Promise<void> }> => {
-    const opened = await openLocalRestoreDeps(config, logger, localRepo);
+  // `auditAs`: the agent's own runs are audited here; the API's confirm records its own rows.
+  const openQueueDeps = async (auditAs?: string): Promise<{ deps: RestoreDeps; close(): Promise<void> }> => {
+    const opened = await openLocalRestoreDeps(config, logger, localRepo, auditAs ? { auditAs } : {});
     return { deps: { ...opened.deps, exclusive: <T>(task: () => Promise<T>) => o.backups.run(task) }, close: opened.close };
   };
-  const queuedRestores = createQueuedRestoreServices({ store: cache.store, tokens: new ConfirmationTokens(), databaseReachable: o.databaseReachable, openDeps: openQueueDeps });
+  const queuedRestores = createQueuedRestoreServices({ store: cache.store, tokens: new ConfirmationTokens(), databaseReachable: o.databaseReachable, openDeps: () => openQueueDeps() });
   const queuePass = new SerialQueue();
   const runQueue = () =>
     queuePass.run(async () => {
       if (!cache.store.listQueuedRestores(['queued']).length) return;
       const { runQueuedRestores } = await import('../jobs/offline-queue.js');
-      for (const q of await runQueuedRestores(cache.store, openQueueDeps)) logger.info({ id: q.id, status: q.status, operationId: q.operationId, error: q.lastError }, 'queued restore processed');
+      for (const q of await runQueuedRestores(cache.store, () => openQueueDeps('agent'))) logger.info({ id: q.id, status: q.status, operationId: q.operationId, error: q.lastError }, 'queued restore processed');
     });
 
   return {

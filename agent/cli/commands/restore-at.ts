@@ -19,8 +19,14 @@ import { requireDatabaseUrl } from '../config.js';
  * with its preview for `wedsync-backup queued confirm ID` or the console).
  */
 
-/** Restore dependencies on the LOCAL repository (where tier 1 keeps its snapshots), fresh connections. */
-export async function openLocalRestoreDeps(config: Config, logger: Logger, localRepo: Repository): Promise<{ deps: RestoreDeps; close(): Promise<void> }> {
+/**
+ * Restore dependencies on the LOCAL repository (where tier 1 keeps its snapshots), fresh connections.
+ * `auditAs`: restores that no API route records (queued restores the agent or `stream` runs by
+ * itself once the database is back) write their start and outcome to the audit log under this
+ * actor label (the person who queued it, when known: catalog/audit-recovery.ts). The API's
+ * confirm records its own rows, so it passes none.
+ */
+export async function openLocalRestoreDeps(config: Config, logger: Logger, localRepo: Repository, options: { auditAs?: string } = {}): Promise<{ deps: RestoreDeps; close(): Promise<void> }> {
   const url = requireDatabaseUrl(config);
   const [{ openCatalog }, { openRecoveryCatalog }, { openRestoreTarget }, { openBackupSource }, { ConfirmationTokens }, { schemaMap, openPhotoStore }] = await Promise.all([
     import('../../catalog/catalog.js'),
@@ -36,14 +42,26 @@ export async function openLocalRestoreDeps(config: Config, logger: Logger, local
     await catalog.close();
     throw err;
   });
-  const photoStore = await openPhotoStore(config, logger);
+  const auditLog = options.auditAs
+    ? await import('../../catalog/audit.js')
+        .then(({ openAuditLog }) => openAuditLog(url))
+        .catch(async (err: unknown) => {
+          await Promise.all([catalog.close(), recovery.close()]);
+          throw err;
+        })
+    : null;
+  const photoStore = await openPhotoStore(config, logger).catch(async (err: unknown) => {
+    await Promise.all([catalog.close(), recovery.close(), auditLog?.close()]);
+    throw err;
+  });
+  const { auditingRecoveryCatalog } = await import('../../catalog/audit-recovery.js');
   const deps: RestoreDeps = {
     repo: localRepo,
     map,
     liveUrl: url,
     openTarget: openRestoreTarget,
     logger,
-    recovery,
+    recovery: auditLog ? auditingRecoveryCatalog(recovery, auditLog, options.auditAs!, (err) => logger.warn({ err: (err as Error).message }, 'queued restore: audit row not written')) : recovery,
     tokens: new ConfirmationTokens(),
     photoStore,
     backup: { catalog, openSource: (u: string, _whole: boolean, o: { snapshot: string }) => openBackupSource(u, map, 1, { lockTimeoutMs: config.lockTimeoutMs, ...o }) },
@@ -51,7 +69,7 @@ export async function openLocalRestoreDeps(config: Config, logger: Logger, local
   return {
     deps,
     async close() {
-      await Promise.all([catalog.close(), recovery.close(), photoStore?.close()]);
+      await Promise.all([catalog.close(), recovery.close(), auditLog?.close(), photoStore?.close()]);
     },
   };
 }

@@ -98,7 +98,7 @@ export async function createTierOne(config: Config, logger: Logger, store: Cache
     async onConnected() {
       if (!store.listQueuedRestores(['queued']).length) return;
       const [{ runQueuedRestores }, { openLocalRestoreDeps }] = await Promise.all([import('../../jobs/offline-queue.js'), import('./restore-at.js')]);
-      const done = await runQueuedRestores(store, () => openLocalRestoreDeps(config, logger, localRepo));
+      const done = await runQueuedRestores(store, () => openLocalRestoreDeps(config, logger, localRepo, { auditAs: 'agent:tier1' }));
       for (const q of done) logger.info({ id: q.id, status: q.status, operationId: q.operationId, error: q.lastError }, 'queued restore processed');
     },
     // The base holds the wedding's photo files too (read once, while the network is there), so a
