@@ -143,6 +143,16 @@ describe('API access control: per-user tokens, organizations, restore authorisat
     expect((await world.client.query(`SELECT 1 FROM recovery_operations WHERE $1 = ANY(affected_weddings)`, [wed.todayB])).rows).toHaveLength(0);
   });
 
+  it('a restore into another database (targetUrl) is for admins only: 403 naming the field for a coordinator, even on the wedding day', async () => {
+    const plan = { backupId: snapshotId, recoveryScope: 'wedding-only', weddingIds: [wed.todayA], targetUrl: 'postgres://u@127.0.0.1:1/elsewhere' };
+    const p = await call('/api/backup/restore/preview', as('coordinatorA'), { body: plan });
+    expect(p.status).toBe(403);
+    expect((await body(p)).error.message).toMatch(/only an admin.*targetUrl/);
+    const r = await call('/api/backup/emergency-restore', as('coordinatorA'), { body: { ...plan, confirmationToken: 'forged' } });
+    expect(r.status).toBe(403);
+    expect((await auditRows('restore.start')).at(-1)).toMatchObject({ outcome: 'denied', actor_label: `user:${user.coordinatorA!.email}` });
+  });
+
   it('a coordinator’s wedding-only restore on the wedding day runs without an approver, initiated by them and flagged', async () => {
     const plan = { backupId: snapshotId, recoveryScope: 'wedding-only', weddingIds: [wed.todayA] };
     const token = await preview('coordinatorA', plan);

@@ -140,7 +140,10 @@ async function backupRunResource(ctx: Ctx & { user: UserPrincipal }, id: string)
  * complete restore also rewrites the tables that belong to no wedding, so every organization
  * in the snapshot counts.
  */
-async function restoreResource(ctx: Ctx & { user: UserPrincipal }, plan: { backupId: string; recoveryScope: Resource['recoveryScope']; weddingIds?: string[] | undefined }): Promise<Resource> {
+async function restoreResource(
+  ctx: Ctx & { user: UserPrincipal },
+  plan: { backupId: string; recoveryScope: Resource['recoveryScope']; weddingIds?: string[] | undefined; targetUrl?: string | undefined; targetPhotoStore?: string | undefined },
+): Promise<Resource> {
   await snapshotVisible(ctx, plan.backupId);
   const detail: SnapshotDetail = await ctx.services.snapshots.get(plan.backupId.toLowerCase());
   const inSnapshot = new Map(detail.weddings.map((w) => [w.weddingId.toLowerCase(), w]));
@@ -151,7 +154,8 @@ async function restoreResource(ctx: Ctx & { user: UserPrincipal }, plan: { backu
   const day = today(ctx);
   const weddingDay = affected.length > 0 && affected.every((id) => (live.get(id)?.weddingDate ?? inSnapshot.get(id)?.weddingDate ?? null) === day);
   ctx.affected = affected;
-  return { organizationIds, recoveryScope: plan.recoveryScope, weddingDay };
+  const otherTarget = plan.targetUrl !== undefined ? 'targetUrl' : plan.targetPhotoStore !== undefined ? 'targetPhotoStore' : undefined;
+  return { organizationIds, recoveryScope: plan.recoveryScope, weddingDay, ...(otherTarget ? { otherTarget } : {}) };
 }
 
 async function audit(ctx: Ctx, entry: Omit<AuditEntry, 'actor'>): Promise<void> {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { uuidSchema } from './api.js';
+import { postgresUrl } from './config.js';
 import { DataTypeSchema } from './schema-map.js';
 
 /**
@@ -25,11 +26,36 @@ export type RecoveryStatus = z.infer<typeof RecoveryStatusSchema>;
 /** A data type as a restore item reports it: the four of the schema map, `wedding` (the wedding row) or null (tables outside the map, or mapped without a type). */
 export const RestoreItemDataTypeSchema = z.enum(['wedding', 'guests', 'timeline', 'photos', 'vendors']).nullable();
 
+/**
+ * Where photo files of a restore into another database go: a folder path, file://…, s3://bucket/prefix
+ * or memory://name (tests). The store itself checks the rest when it opens.
+ */
+const photoStoreLocation = z
+  .string()
+  .min(1, { error: 'must be a folder path or s3://bucket/prefix' })
+  .max(4096, { error: 'is too long' })
+  .refine((v) => !v.includes('\0'), { error: 'must not contain NUL bytes' })
+  .refine((v) => {
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(v)?.[1]?.toLowerCase();
+    return scheme === undefined || scheme === 's3' || scheme === 'file' || scheme === 'memory';
+  }, { error: 'must be a folder path, file://… or s3://bucket/prefix' });
+
 const planFields = {
   backupId: uuidSchema,
   recoveryScope: RecoveryScopeSchema,
   weddingIds: z.array(uuidSchema).min(1, { error: 'must list at least one wedding' }).optional(),
   dataTypes: z.array(DataTypeSchema).min(1, { error: 'must list at least one data type' }).optional(),
+  /**
+   * Restore into this database instead of the live one (the CLI's --target-url), e.g. an empty
+   * one for inspection (a complete restore recreates the schema there). Admins only.
+   */
+  targetUrl: postgresUrl.optional(),
+  /**
+   * With targetUrl: the photo store the photo files in scope are written to (the CLI's
+   * --target-photo-store). Without it a restore into another database writes no photo file and
+   * says so. Admins only.
+   */
+  targetPhotoStore: photoStoreLocation.optional(),
 };
 
 /** The scope rules above, reported on the field that is wrong. */
@@ -46,15 +72,27 @@ function checkScope(v: { recoveryScope: RecoveryScope; weddingIds?: string[] | u
   }
 }
 
+/** targetPhotoStore only goes with targetUrl: into the live database photo files go to the agent's photo store. */
+function checkTarget(v: { targetUrl?: string | undefined; targetPhotoStore?: string | undefined }, ctx: z.core.$RefinementCtx): void {
+  if (v.targetPhotoStore !== undefined && v.targetUrl === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['targetPhotoStore'], message: "needs targetUrl: a restore into the live database writes photo files to the agent's photo store" });
+  }
+}
+
+function checkPlan(v: Parameters<typeof checkScope>[0] & Parameters<typeof checkTarget>[0], ctx: z.core.$RefinementCtx): void {
+  checkScope(v, ctx);
+  checkTarget(v, ctx);
+}
+
 /** What to restore: the body of the preview call (and the emergency restore, less its token). */
-export const RestorePlanRequestSchema = z.object(planFields).strict().superRefine(checkScope);
+export const RestorePlanRequestSchema = z.object(planFields).strict().superRefine(checkPlan);
 export type RestorePlanRequest = z.infer<typeof RestorePlanRequestSchema>;
 
 /** `POST /api/backup/emergency-restore`, exactly as the WS-337 spec's emergency-restore endpoint. */
 export const EmergencyRestoreRequestSchema = z
   .object({ ...planFields, confirmationToken: z.string().min(1, { error: 'is required: get one from POST /api/backup/restore/preview' }) })
   .strict()
-  .superRefine(checkScope);
+  .superRefine(checkPlan);
 export type EmergencyRestoreRequest = z.infer<typeof EmergencyRestoreRequestSchema>;
 
 const count = z.number().int().nonnegative();
@@ -126,7 +164,7 @@ export const RestoreDiffRowsRequestSchema = z
     limit: z.number().int().min(1).max(1000).default(100),
   })
   .strict()
-  .superRefine(checkScope);
+  .superRefine(checkPlan);
 export type RestoreDiffRowsRequest = z.infer<typeof RestoreDiffRowsRequestSchema>;
 
 const rowValues = z.record(z.string(), z.string().nullable());

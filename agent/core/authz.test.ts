@@ -34,6 +34,18 @@ describe('authorisation decision table', () => {
     }
   });
 
+  it('a restore (or preview) into another database or photo store: admins only, whatever the scope or day', () => {
+    for (const otherTarget of ['targetUrl', 'targetPhotoStore'] as const) {
+      const resource = { organizationIds: [A], recoveryScope: 'wedding-only' as const, weddingDay: true, otherTarget };
+      for (const action of ['restore.preview', 'restore.start'] as const) {
+        expect(decide(user('admin'), action, resource).effect).toBe('allow');
+        expect(decide(user('coordinator'), action, resource)).toMatchObject({ effect: 'deny', reason: expect.stringContaining(otherTarget) });
+        expect(decide(user('viewer'), action, resource).effect).toBe('deny');
+      }
+      expect(decide({ kind: 'service', label: 'agent-token' }, 'restore.start', resource).effect).toBe('allow');
+    }
+  });
+
   it('nothing that touches another organization, or a wedding of unknown organization, is allowed', () => {
     for (const action of ACTIONS.filter((a) => a !== 'self.read')) {
       expect(decide(user('admin'), action, { organizationIds: [A, B] })).toMatchObject({ effect: 'deny', reason: expect.stringMatching(/another organization/) });

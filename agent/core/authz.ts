@@ -20,6 +20,7 @@
  *   operations.read   yes     yes                                       yes
  *   weddings.read     yes     yes                                       yes
  *   restore.preview   yes     yes                                       yes (reads only; cannot start)
+ *     (a restore or preview into another database or photo store — targetUrl, targetPhotoStore — admins only)
  *   backup.emergency  yes     yes                                       no
  *   validation.run    yes     yes                                       no
  *   restore.start     yes     wedding-only on the wedding day: yes,     no
@@ -77,6 +78,12 @@ export interface Resource {
   weddingDay?: boolean;
   /** restore.approve: the user who asked for the pending operation. */
   requestedBy?: string | null;
+  /**
+   * A restore (or its preview) into another database than the live one, or writing photo files
+   * to a store the request names (targetUrl / targetPhotoStore): it makes the agent connect to,
+   * and write into, places of the caller's choosing — admins only.
+   */
+  otherTarget?: 'targetUrl' | 'targetPhotoStore';
 }
 
 export type Decision =
@@ -118,6 +125,7 @@ export function decide(principal: Principal, action: Action, resource?: Resource
     if (resource.organizationIds.some((o) => o === null)) return deny(`${describe(action)}: a wedding of unknown organization is involved`);
     if (resource.organizationIds.some((o) => o !== organizationId)) return deny(`${describe(action)}: it involves another organization's weddings`);
   }
+  if (resource?.otherTarget && role !== 'admin') return deny(`only an admin may restore into another database or photo store (${resource.otherTarget})`);
   if (action === 'restore.start') {
     if (role === 'admin') return allow([], userId);
     if (resource?.recoveryScope === 'wedding-only' && resource.weddingDay) return allow([WEDDING_DAY_FLAG]);

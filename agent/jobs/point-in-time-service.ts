@@ -5,7 +5,7 @@ import type { PointInTimePreviewRequest, PointInTimePreviewResponse, PointInTime
 import type { RecoveryOperation, RestoreDiffRowsRequest, RestoreDiffRowsResponse, RestorePlanRequest, RestorePreview } from '../contract/restore.js';
 import type { Repository } from '../repository/repository.js';
 import { diffRowsPage, previewRestore, startRestore, undoRequest, type RestoreDeps, type RestoreRequest } from './restore.js';
-import type { RestoreServices } from './restore-service.js';
+import { planRequest, type RestoreServices } from './restore-service.js';
 import { checkPointInTime, materializePointInTime, pointInTimeWindow, type SnapshotCatalog } from './stream-point-in-time.js';
 
 /**
@@ -135,7 +135,12 @@ export function createPointInTimeServices(deps: PointInTimeServiceDeps): PointIn
  * does, run on the local repository; everything else goes to `main` unchanged.
  */
 export function withLocalSnapshots(main: RestoreServices, pit: PointInTimeServices): RestoreServices {
-  const toRequest = (r: RestorePlanRequest): RestoreRequest => ({ snapshotId: r.backupId, recoveryScope: r.recoveryScope, weddingIds: r.weddingIds, dataTypes: r.dataTypes });
+  const toRequest = (r: RestorePlanRequest): RestoreRequest => {
+    // The local repository's deps write photo files to the live photo store: a restore of a local
+    // snapshot into another database takes no photo store of its own.
+    if (r.targetPhotoStore !== undefined) throw new WedsyncError('BAD_INPUT', `targetPhotoStore: snapshot ${r.backupId} is in the local (tier 1) repository, whose restores into another database write no photo files`);
+    return planRequest(r);
+  };
   /**
    * The main repository first (where nearly every snapshot is); a snapshot it does not have
    * (NOT_FOUND) is tried in the local one, so the local repository is only opened when needed.

@@ -33,6 +33,36 @@ export interface RestoreServices {
   idle(): Promise<void>;
 }
 
+/** The engine's request for an API plan: the snapshot, scope, and where it goes (targetUrl, targetPhotoStore). */
+export function planRequest(r: RestorePlanRequest): RestoreRequest {
+  return {
+    snapshotId: r.backupId,
+    recoveryScope: r.recoveryScope,
+    weddingIds: r.weddingIds,
+    dataTypes: r.dataTypes,
+    ...(r.targetUrl !== undefined ? { targetUrl: r.targetUrl } : {}),
+    ...(r.targetPhotoStore !== undefined ? { targetPhotoStore: r.targetPhotoStore } : {}),
+  };
+}
+
+/**
+ * `deps` for a request: with a target photo store (a restore into another database), that store
+ * opened (a folder is created) as the photo store — never the live one; `close` closes it.
+ * BAD_INPUT naming targetPhotoStore when it cannot be opened.
+ */
+export async function withTargetPhotoStore(deps: RestoreDeps, request: RestoreRequest): Promise<{ deps: RestoreDeps; close(): Promise<void> }> {
+  if (request.targetPhotoStore === undefined) return { deps, close: async () => undefined };
+  const { openBlobStore } = await import('../storage/open.js');
+  let store;
+  try {
+    store = await openBlobStore(request.targetPhotoStore, { create: true });
+  } catch (err) {
+    throw new WedsyncError('BAD_INPUT', `targetPhotoStore ${JSON.stringify(request.targetPhotoStore)} cannot be opened: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  const opened = store;
+  return { deps: { ...deps, photoStore: opened }, close: () => opened.close() };
+}
+
 /** Manifests kept in memory: a preview and its restore read the same one (seconds for a big snapshot). */
 const MANIFEST_CACHE = 4;
 
@@ -66,27 +96,42 @@ export function createRestoreServices(base: RestoreDeps): RestoreServices {
     return op.status === 'running' && p ? { ...op, progress: p } : op;
   };
   const start = async (request: RestoreRequest, token: string): Promise<RecoveryOperation> => {
-    const started = await startRestore(withProgress, request, token, { initiatedByLabel: 'api' });
-    const done = started.done.catch(() => undefined).finally(() => {
-      running.delete(done);
-      progress.delete(started.operation.id);
-    });
+    const target = await withTargetPhotoStore(withProgress, request);
+    let started;
+    try {
+      started = await startRestore(target.deps, request, token, { initiatedByLabel: 'api' });
+    } catch (err) {
+      await target.close();
+      throw err;
+    }
+    const id = started.operation.id;
+    const done = started.done
+      .catch(() => undefined)
+      .finally(async () => {
+        await target.close();
+        running.delete(done);
+        progress.delete(id);
+      });
     running.add(done);
     return merge(started.operation);
   };
-  const toRequest = (r: RestorePlanRequest) => ({ snapshotId: r.backupId, recoveryScope: r.recoveryScope, weddingIds: r.weddingIds, dataTypes: r.dataTypes });
 
   return {
     async preview(request) {
-      const { preview, prepared } = await previewRestore(deps, toRequest(request));
-      await prepared.release();
-      return preview;
+      const target = await withTargetPhotoStore(deps, planRequest(request));
+      try {
+        const { preview, prepared } = await previewRestore(target.deps, planRequest(request));
+        await prepared.release();
+        return preview;
+      } finally {
+        await target.close();
+      }
     },
     diffRows(request) {
-      return diffRowsPage(deps, toRequest(request), { weddingId: request.weddingId ?? null, table: request.table, change: request.change, offset: request.offset, limit: request.limit });
+      return diffRowsPage(deps, planRequest(request), { weddingId: request.weddingId ?? null, table: request.table, change: request.change, offset: request.offset, limit: request.limit });
     },
     emergencyRestore(request) {
-      return start(toRequest(request), request.confirmationToken);
+      return start(planRequest(request), request.confirmationToken);
     },
     async undoPreview(id) {
       const { preview, prepared } = await previewRestore(deps, await undoRequest(deps, id));

@@ -324,6 +324,7 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
         onPhase,
         onTableTimes: (table, ms) => deps.logger.debug({ operationId, table, ...ms }, 'restore table loaded'),
         onStepTimes: (ms) => deps.logger.debug({ operationId, ...ms }, 'restore into an empty database: steps'),
+        onCleanupErrors: (errors) => deps.logger.error({ operationId, errors }, 'restore failed, and these objects it created could not be dropped again'),
         beforeCommit: writeBack,
       });
     } else {

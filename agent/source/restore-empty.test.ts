@@ -65,6 +65,19 @@ describe('restore into an empty database: verification', () => {
 
   const preData = 'CREATE TABLE public.guests (\n  id integer NOT NULL,\n  wedding_id uuid NOT NULL,\n  name text NOT NULL,\n  CONSTRAINT "guests_pkey" PRIMARY KEY (id)\n);\n';
   const tables = async () => (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`)).rows[0]!.n;
+  const functions = async () => (await client.query<{ f: string }>(`SELECT p.proname AS f FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' ORDER BY 1`)).rows.map((r) => r.f);
+  /** Everything user-made in the database, to compare before and after. */
+  const objects = async () =>
+    (
+      await client.query<{ o: string }>(
+        `SELECT 'class ' || n.nspname || '.' || c.relname AS o FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+         UNION ALL SELECT 'proc ' || n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+         UNION ALL SELECT 'type ' || n.nspname || '.' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+         UNION ALL SELECT 'schema ' || nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'
+         UNION ALL SELECT 'trigger ' || tgname FROM pg_trigger WHERE NOT tgisinternal
+         ORDER BY 1`,
+      )
+    ).rows.map((r) => r.o);
 
   it('loads, counts every wedding and compares a sample', async () => {
     const result = await restoreIntoEmpty(client, db.url, { preDataSql: preData, postDataSql: '', tables: [emptyTable()], sequences: [] });
@@ -86,7 +99,8 @@ describe('restore into an empty database: verification', () => {
     expect(err!.message).toContain(W(7));
     expect(err!.details?.mismatches).toEqual([expect.objectContaining({ weddingId: W(7), expectedRows: 5, actualRows: 4 })]);
     expect(await tables()).toBe(0);
-    await client.query('DROP FUNCTION IF EXISTS public.swallow()');
+    // The trigger's function came with the recorded schema: it goes too.
+    expect(await functions()).toEqual([]);
   });
 
   it('a value that does not come back as it was (in a sampled wedding) fails the load', async () => {
@@ -101,6 +115,64 @@ describe('restore into an empty database: verification', () => {
     expect(m.length).toBeGreaterThanOrEqual(1);
     expect(m[0]!.expectedSha256).not.toBe(m[0]!.actualSha256);
     expect(await tables()).toBe(0);
-    await client.query('DROP FUNCTION IF EXISTS public.alter_name()');
+    expect(await functions()).toEqual([]);
+  });
+
+  it('a failure after the schema committed (injected) leaves the database exactly as it was: every object the schema made is dropped, nothing that was there before', async () => {
+    // Already there: a table, a function, a trigger, a type of the target's own — they stay.
+    await client.query(`CREATE TABLE public.keep (id int PRIMARY KEY); CREATE FUNCTION public.keep_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+      CREATE TRIGGER keep_tr BEFORE INSERT ON public.keep FOR EACH ROW EXECUTE FUNCTION public.keep_fn(); CREATE TYPE public.keep_mood AS ENUM ('ok')`);
+    const before = await objects();
+    // The recorded schema: a schema, an enum, a domain, a sequence, functions, a trigger, a view,
+    // a trigger on the existing table, and a GRANT on the existing schema public (which rewrites
+    // its catalog row, but did not create it).
+    const schema = `${preData}CREATE SCHEMA extra;
+CREATE TYPE extra.mood AS ENUM ('happy', 'sad');
+CREATE DOMAIN extra.positive AS integer CHECK (VALUE > 0);
+CREATE SEQUENCE public.guest_seq;
+CREATE FUNCTION public.stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE FUNCTION extra.twice(x integer) RETURNS integer LANGUAGE sql AS 'SELECT x * 2';
+CREATE TRIGGER stamp BEFORE INSERT ON public.guests FOR EACH ROW EXECUTE FUNCTION public.stamp();
+CREATE TRIGGER stamp_keep BEFORE INSERT ON public.keep FOR EACH ROW EXECUTE FUNCTION public.stamp();
+CREATE VIEW extra.guest_names AS SELECT name FROM public.guests;
+GRANT USAGE ON SCHEMA public TO PUBLIC;
+`;
+    let during: string[] = [];
+    const err = await restoreIntoEmpty(client, db.url, {
+      preDataSql: schema,
+      postDataSql: '',
+      tables: [emptyTable()],
+      sequences: [],
+      // The rows are in and verified; the last step fails.
+      beforeCommit: async () => {
+        during = await objects();
+        throw new Error('injected failure before the last commit');
+      },
+    }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toContain('injected failure');
+    expect(during).toEqual(expect.arrayContaining(['schema extra', 'proc public.stamp', 'proc extra.twice', 'class public.guest_seq', 'class extra.guest_names', 'type extra.mood', 'trigger stamp_keep']));
+    expect(await objects()).toEqual(before);
+    await client.query('DROP TABLE public.keep; DROP FUNCTION public.keep_fn(); DROP TYPE public.keep_mood');
+  });
+
+  it('a failure inside the schema transaction leaves nothing either', async () => {
+    const before = await objects();
+    const err = await restoreIntoEmpty(client, db.url, {
+      preDataSql: `${preData}CREATE FUNCTION public.f() RETURNS integer LANGUAGE sql AS 'SELECT 1';\n`,
+      postDataSql: '',
+      tables: [emptyTable()],
+      sequences: [],
+      beforeSchemaCommit: async () => {
+        throw new Error('injected failure in the schema transaction');
+      },
+    }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toContain('injected failure');
+    expect(await objects()).toEqual(before);
   });
 });

@@ -1,5 +1,10 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test-support/db.js';
 import { createBackupWorld, restoreDepsFor, type BackupWorld } from '../../../test-support/fixtures.js';
 import { openRecoveryCatalog, type RecoveryCatalog } from '../../catalog/recovery.js';
 import { WedsyncError } from '../../contract/errors.js';
@@ -146,5 +151,80 @@ describe('restore API routes (fastify inject, real PostgreSQL)', () => {
     const res = await post('/api/backup/emergency-restore', { backupId: snapshotId, recoveryScope: 'complete', confirmationToken: 'wsr1.e30.AAAA' });
     expect(res.statusCode).toBe(400);
     expect(JSON.parse(res.body).error.message).toMatch(/confirmationToken/);
+  });
+
+  describe('into another database (targetUrl, targetPhotoStore)', () => {
+    let empty: TestDatabase | undefined;
+    let photoDir: string | undefined;
+    afterAll(async () => {
+      await restore?.idle();
+      await empty?.drop();
+      if (photoDir) await rm(photoDir, { recursive: true, force: true });
+    });
+
+    it('bad target fields are 400s naming the field', async () => {
+      const plan = { backupId: snapshotId, recoveryScope: 'complete' };
+      const cases: Array<[unknown, string[]]> = [
+        [{ ...plan, targetUrl: 'mysql://x/y' }, ['body.targetUrl']],
+        [{ ...plan, targetUrl: 42 }, ['body.targetUrl']],
+        [{ ...plan, targetPhotoStore: '/tmp/photos' }, ['body.targetPhotoStore']],
+        [{ ...plan, targetUrl: 'postgres://u@localhost/db', targetPhotoStore: '' }, ['body.targetPhotoStore']],
+        [{ ...plan, targetUrl: 'postgres://u@localhost/db', targetPhotoStore: 'ftp://host/photos' }, ['body.targetPhotoStore']],
+      ];
+      for (const [body, expected] of cases) {
+        for (const url of ['/api/backup/restore/preview', '/api/backup/emergency-restore']) {
+          const res = await post(url, url.endsWith('emergency-restore') ? { ...(body as object), confirmationToken: 'x' } : body);
+          expect(res.statusCode, `${url} ${JSON.stringify(body)}`).toBe(400);
+          expect(fields(res.body), `${url} ${JSON.stringify(body)}`).toEqual(expected);
+        }
+      }
+      // Well-formed but no database there: a clear error, not a 500.
+      const gone = await post('/api/backup/restore/preview', { ...plan, targetUrl: world.db.url.replace(/\/[^/?]+(\?.*)?$/, '/wedsync_no_such_db') });
+      expect(gone.statusCode).toBe(400);
+      expect(JSON.parse(gone.body).error.message).toMatch(/does not exist/);
+    });
+
+    it('a complete restore into an empty database over HTTP, photo files into the store named for it; the live database and photo store untouched', async () => {
+      empty = await createTestDatabase('ra');
+      photoDir = await mkdtemp(join(tmpdir(), 'wedsync-target-photos-'));
+      const liveBefore = (await world.client.query('SELECT count(*)::int AS n FROM guests')).rows[0].n;
+      const livePhotos = await world.photoStore.list('').then((l) => l.length).catch(() => null);
+      const plan = { backupId: snapshotId, recoveryScope: 'complete', targetUrl: empty.url, targetPhotoStore: photoDir };
+      const preview = await post('/api/backup/restore/preview', plan);
+      expect(preview.statusCode, preview.body).toBe(200);
+      const p = JSON.parse(preview.body);
+      expect(p.plan).toMatchObject({ emptyTarget: true, target: expect.stringContaining(empty.name) });
+      expect(p.photos.toWrite).toBeGreaterThan(0);
+      // The token binds the target: the same plan into the live database does not take it.
+      const elsewhere = await post('/api/backup/emergency-restore', { backupId: snapshotId, recoveryScope: 'complete', confirmationToken: p.confirmationToken });
+      expect(elsewhere.statusCode).toBe(400);
+
+      const started = await post('/api/backup/emergency-restore', { ...plan, confirmationToken: p.confirmationToken });
+      expect(started.statusCode, started.body).toBe(202);
+      await restore.idle();
+      const op = await restore.getOperation(JSON.parse(started.body).operation.id);
+      expect(op).toMatchObject({ status: 'completed', operationType: 'full-restore', targetDatabase: expect.stringContaining(empty.name) });
+      expect(op.dataRestored).toMatchObject({ emptyTarget: true, photosWritten: p.photos.toWrite, photoStore: photoDir });
+
+      const target = new pg.Client({ connectionString: empty.url });
+      await target.connect();
+      try {
+        // The tables the tests above left as the snapshot has them: the same rows.
+        for (const table of ['weddings', 'timeline_events', 'vendors', 'photos']) {
+          const a = (await world.client.query(`SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) AS h, count(*)::int AS n FROM ${table} t`)).rows[0];
+          const b = (await target.query(`SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) AS h, count(*)::int AS n FROM ${table} t`)).rows[0];
+          expect(b, table).toEqual(a);
+        }
+        // Every table: as many rows as the snapshot holds (guests: the live ones differ by the undo above).
+        const snapshotRows = new Map<string, number>();
+        for (const i of p.items as Array<{ table: string; snapshotRows: number }>) snapshotRows.set(i.table, (snapshotRows.get(i.table) ?? 0) + i.snapshotRows);
+        for (const [table, n] of snapshotRows) expect((await target.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n, table).toBe(n);
+      } finally {
+        await target.end();
+      }
+      expect((await readdir(photoDir, { recursive: true })).length).toBeGreaterThan(0);
+      expect((await world.client.query('SELECT count(*)::int AS n FROM guests')).rows[0].n).toBe(liveBefore);
+      expect(await world.photoStore.list('').then((l) => l.length).catch(() => null)).toBe(livePhotos);
+    });
   });
 });
