@@ -1,6 +1,7 @@
 import type { Repository } from '../repository/repository.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { Logger } from '../logger.js';
+import type { UnlockingRepository } from '../jobs/backup.js';
 
 /**
  * Opening the configured repository: the BlobStore for the location (with retries for
@@ -27,6 +28,18 @@ export async function openRepo(location: string, passphrase: string, logger?: Lo
     await store.close();
     throw err;
   }
+}
+
+/**
+ * Opens the store and STARTS unlocking the repository: the passphrase's key derivation (scrypt,
+ * on libuv's thread pool) runs while the caller goes on loading code and connecting. `opened`
+ * rejects as openRepo would (WRONG_PASSPHRASE, REPO_NOT_INITIALISED…); the caller closes `store`.
+ */
+export async function unlockRepo(location: string, passphrase: string, logger?: Logger): Promise<UnlockingRepository> {
+  const [{ openRepository }, store] = await Promise.all([import('../repository/repository.js'), openStore(location, { logger })]);
+  const opened = openRepository(store, passphrase);
+  opened.catch(() => undefined); // awaited by whoever needs the key
+  return { store, opened };
 }
 
 /** Creates the repository if the location holds none yet; returns whether it was created. */

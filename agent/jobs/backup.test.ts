@@ -149,6 +149,70 @@ describe('backup engine (real PostgreSQL, folder repository)', () => {
     await expect(other.loadManifest(full.snapshotId)).rejects.toMatchObject({ code: 'INTEGRITY' });
   });
 
+  it('a repository still unlocking: the database snapshot opens before the key is awaited, and the incremental is the one the key at hand gives', async () => {
+    const { rows } = await world.client.query<{ id: string }>('SELECT id FROM weddings ORDER BY id LIMIT 1 OFFSET 2');
+    await world.client.query(`UPDATE guests SET dietary_requirements = 'gluten-free' WHERE wedding_id = $1`, [rows[0]!.id]);
+    const logger = await silentLogger();
+    const events: string[] = [];
+    // The key is handed over only once the source is open: a backup that waited for the key
+    // first would never get it (the fallback then releases it, and the order check fails).
+    let release!: () => void;
+    const keyWanted = new Promise<void>((resolve) => (release = resolve));
+    const fallback = setTimeout(() => {
+      events.push('fallback');
+      release();
+    }, 20_000);
+    const opened = keyWanted.then(async () => {
+      events.push('key');
+      return world.reopen();
+    });
+    const inc = await runBackup(
+      {
+        openSource: async () => {
+          const source = await openBackupSource(world.db.url, DEFAULT_SCHEMA_MAP, 2);
+          events.push('source');
+          release();
+          return source;
+        },
+        catalog: world.catalog,
+        repo: { store: world.repoStore, opened },
+        photoStore: world.photoStore,
+        map: DEFAULT_SCHEMA_MAP,
+        logger,
+      },
+      { type: 'incremental' },
+    ).finally(() => clearTimeout(fallback));
+    expect(events).toEqual(['source', 'key']);
+    expect(inc.type).toBe('incremental');
+    expect(inc.rowsExported).toBeLessThan(100);
+    const incManifest = await world.repo.loadManifest(inc.snapshotId);
+    const fullNow = await world.repo.loadManifest((await world.backup({ type: 'full' })).snapshotId);
+    expect(incManifest.weddings).toEqual(fullNow.weddings);
+  });
+
+  it('a wrong passphrase found while the source opens: WRONG_PASSPHRASE, and no job row, lock file or repository write', async () => {
+    const recording = new RecordingStore(world.repoStore);
+    const jobs = async () => (await world.client.query<{ n: number }>('SELECT count(*)::int AS n FROM backup_jobs')).rows[0]!.n;
+    const before = await jobs();
+    const logger = await silentLogger();
+    await expect(
+      runBackup(
+        {
+          openSource: () => openBackupSource(world.db.url, DEFAULT_SCHEMA_MAP, 2),
+          catalog: world.catalog,
+          repo: { store: recording, opened: openRepository(recording, 'not the passphrase') },
+          photoStore: world.photoStore,
+          map: DEFAULT_SCHEMA_MAP,
+          logger,
+        },
+        { type: 'incremental' },
+      ),
+    ).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
+    expect(await jobs()).toBe(before);
+    expect(recording.puts).toEqual([]);
+    expect(await world.repoStore.list('locks/')).toEqual([]);
+  });
+
   it('a crash before the manifest leaves no visible snapshot; the job is marked failed', async () => {
     const recording = new RecordingStore(world.repoStore);
     recording.failPutsMatching = /^snapshots\//;

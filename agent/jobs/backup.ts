@@ -72,10 +72,26 @@ export interface BackupProgress {
   photosTotal: number;
 }
 
+/**
+ * A repository whose key is still being derived (scrypt, ~0.1 s and more on a busy machine):
+ * its store is open, `opened` resolves once the passphrase has unwrapped the master key.
+ */
+export interface UnlockingRepository {
+  store: BlobStore;
+  opened: Promise<Repository>;
+}
+
 export interface BackupDeps {
   openSource: () => Promise<BackupSource>;
   catalog: Catalog;
-  repo: Repository;
+  /**
+   * The repository, or one still unlocking: meanwhile the backup does everything that needs no
+   * key (picks the parent in the catalog, opens the database snapshot, reads the schema), so a
+   * command-line backup does not wait for scrypt and then for the database one after the other.
+   * Nothing is written (no job row, no lock file) before the key has opened: a wrong passphrase
+   * leaves no trace.
+   */
+  repo: Repository | UnlockingRepository;
   /** Where photo files live; null skips photo files (rows are still backed up). */
   photoStore: BlobStore | null;
   map: SchemaMap;
@@ -90,6 +106,8 @@ export interface BackupDeps {
    * grace period for lock-less writers).
    */
   takeLock?: boolean;
+  /** With takeLock false: the lock the caller holds, checked (not lost) before the root is stored. */
+  heldLock?: RepositoryLock;
   /** How long to wait while a prune holds the exclusive lock (default 10 minutes), then CONFLICT. */
   lockWaitMs?: number;
 }
@@ -119,28 +137,33 @@ const PHOTO_CONCURRENCY = 4;
 
 export async function runBackup(deps: BackupDeps, request: BackupRequest): Promise<BackupResult> {
   const started = Date.now();
-  const { repo, catalog, map, logger } = deps;
+  const { catalog, map, logger } = deps;
+  const store = deps.repo.store;
+  const unlocking = 'opened' in deps.repo ? deps.repo.opened : Promise.resolve(deps.repo);
+  // Settled here, awaited below: a failure to open is reported where the key is needed.
+  unlocking.catch(() => undefined);
   let lap = started;
   /** Debug timing per phase: where a slow backup spends its time. */
+  const debug = logger.isLevelEnabled('debug');
   const phase = (name: string) => {
+    // process.memoryUsage() reads /proc: only when someone reads the result.
+    if (!debug) return;
     const now = Date.now();
     const mem = process.memoryUsage();
     const mb = (n: number) => Math.round(n / 1048576);
-    logger.debug({ phase: name, ms: now - lap, rssMb: mb(mem.rss), heapMb: mb(mem.heapUsed), buffersMb: mb(mem.arrayBuffers) }, 'backup phase');
+    logger.debug({ phase: name, ms: now - lap, atMs: Math.round(performance.now()), rssMb: mb(mem.rss), heapMb: mb(mem.heapUsed), buffersMb: mb(mem.arrayBuffers) }, 'backup phase');
     lap = now;
   };
   if (request.type === 'emergency' && !request.weddingIds?.length) {
     throw new WedsyncError('BAD_INPUT', 'an emergency backup needs at least one --wedding ID');
   }
 
-  // The parent of an incremental: the newest complete snapshot of this repository.
+  // The parent of an incremental: the newest complete snapshot of this repository, chosen
+  // BEFORE the source's snapshot is taken (so the parent never saw changes this backup cannot
+  // see); its root is read once the key is there and the lock is held.
   let parent: SnapshotView | null = null;
   let note: string | undefined;
-  if (request.type === 'incremental') {
-    const [latest] = await catalog.listSnapshots({ storageLocation: repo.location, types: ['full', 'incremental'], limit: 1, brief: true });
-    if (latest) parent = await repo.openSnapshot(latest.id).catch(() => null);
-    if (!parent) note = 'no previous complete snapshot in this repository: ran as a full backup';
-  }
+  const latest = request.type === 'incremental' ? ((await catalog.listSnapshots({ storageLocation: store.location, types: ['full', 'incremental'], limit: 1, brief: true }))[0] ?? null) : null;
 
   phase('parent');
   const jobSpec = {
@@ -156,6 +179,8 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
   try {
     source = await deps.openSource();
   } catch (err) {
+    // A repository that does not open (wrong passphrase) is the error to report, with nothing written.
+    await unlocking;
     // The source would not open (refused, a lock wait ran out, bad credentials): the attempt
     // still gets its failed job row with the reason, whenever the catalog can be reached (it
     // often lives in that same database — then nothing can be written, and the error says why).
@@ -166,6 +191,15 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
     throw error;
   }
   phase('open-source');
+  let repo: Repository;
+  try {
+    repo = await unlocking;
+  } catch (err) {
+    // Wrong passphrase, no repository…: reported as such, with nothing written anywhere.
+    await source.close().catch(() => undefined);
+    throw err;
+  }
+  phase('unlock');
   let jobId: string | undefined;
   let lock: RepositoryLock | null = null;
   try {
@@ -200,7 +234,7 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
 
     jobId = await catalog.startJob(jobSpec);
     if (deps.takeLock !== false) {
-      lock = await acquireLock(repo.store, {
+      lock = await acquireLock(store, {
         kind: 'shared',
         purpose: `${request.type} backup (job ${jobId})`,
         agent: deps.agentName ?? null,
@@ -209,8 +243,13 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       });
     }
     // Under the lock: the index as it is now, without packs a prune removed since this
-    // Repository object last read it (the agent keeps one open for months).
-    await repo.loadIndex();
+    // Repository object last read it (the agent keeps one open for months). The parent's root
+    // is read meanwhile (a parent pruned since it was chosen: the incremental runs as a full).
+    const openParent = latest ? repo.openSnapshot(latest.id).catch(() => null) : Promise.resolve(null);
+    phase('job-lock');
+    [, parent] = await Promise.all([repo.loadIndex(), openParent]);
+    phase('index-parent');
+    if (request.type === 'incremental' && !parent) note = 'no previous complete snapshot in this repository: ran as a full backup';
 
     // Decide what to export.
     let state: SnapshotState;
@@ -243,6 +282,7 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
     } else {
       const head = parent?.header;
       const changes = head?.database.journalSnapshot ? await source.changesSince(head.database.journalSnapshot) : null;
+      phase('changes');
       const schemaChanged = head && (head.schema.sql !== source.schema.preDataSql || (head.schema.postDataSql ?? '') !== source.schema.postDataSql);
       if (parent && head && changes && !schemaChanged) {
         items = [];
@@ -393,7 +433,7 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
     const rowCount = tables.reduce((a, t) => a + t.rowCount, 0);
     const manifestType = effectiveType;
     // A lock lost (unrefreshable for its stale time: prune may have collected our packs) must not be committed to.
-    lock?.assertHeld();
+    (lock ?? deps.heldLock)?.assertHeld();
     const manifest = await repo.saveSnapshotRoot({
       snapshotId,
       createdAt: new Date().toISOString(),

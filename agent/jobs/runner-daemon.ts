@@ -10,7 +10,7 @@ import { URGENT_PRIORITY } from '../core/criticality.js';
 import type { RetentionWedding } from '../core/retention.js';
 import type { CronSchedule, ScheduleConfig, SchedulingWedding } from '../core/schedule.js';
 import type { Logger } from '../logger.js';
-import { isRepository, openRepository } from '../repository/repository.js';
+import { isRepository, openRepository, type Repository } from '../repository/repository.js';
 import type { BackupSource } from '../source/backup-source.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { openBlobStore } from '../storage/open.js';
@@ -103,7 +103,25 @@ export function startDaemon(opts: DaemonOptions): Daemon {
   const agentId = opts.agentId ?? `${hostname()}-${process.pid}`;
   const logger = opts.logger.child({ agent: agentId });
   const { scheduling } = opts;
-  const openRepo = () => openRepository(opts.repoStore, opts.passphrase);
+  // The passphrase's key derivation (scrypt) runs once; each job then gets a fresh Repository
+  // (its index read anew) over the same unwrapped master key.
+  let unlocked: Promise<Repository> | null = null;
+  const openRepo = async (): Promise<Repository> => {
+    const base = (unlocked ??= openRepository(opts.repoStore, opts.passphrase));
+    let repo: Repository | null;
+    try {
+      repo = await (await base).reopen();
+    } catch (err) {
+      if (unlocked === base) unlocked = null; // a later job tries again (the repository may be back)
+      throw err;
+    }
+    if (repo) return repo;
+    // The key file it was opened with is gone: open with the passphrase again (another key, or WRONG_PASSPHRASE).
+    if (unlocked === base) unlocked = null;
+    const again = await openRepository(opts.repoStore, opts.passphrase);
+    unlocked = Promise.resolve(again);
+    return (await again.reopen()) ?? again;
+  };
   const hooks = createHookNotifier({ config: opts.hooks ?? {}, loadPreferences: (ids) => scheduling.loadNotificationPreferences(ids), logger });
 
   let runner: JobRunner | null = null;

@@ -68,7 +68,7 @@ async function backup(deps: BackupHandlerDeps, ctx: JobContext, type: BackupType
   return withLock(
     repo.store,
     { kind: 'shared', purpose: `${type} backup (job ${job.id})`, agent: deps.agentName, waitMs: deps.lockWaitMs ?? 10 * 60_000, signal: ctx.signal },
-    async () => {
+    async (lock) => {
       let recorded: Record<string, unknown> = {};
       const days = retentionDays(tier);
       const result = await runBackup(
@@ -81,6 +81,9 @@ async function backup(deps: BackupHandlerDeps, ctx: JobContext, type: BackupType
           logger: ctx.logger,
           agentName: deps.agentName,
           signal: ctx.signal,
+          // The lock is held around the whole job (above), from before the source opens.
+          takeLock: false,
+          heldLock: lock,
         },
         {
           type,

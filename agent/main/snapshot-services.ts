@@ -116,16 +116,19 @@ export function createSnapshotServices(d: SnapshotServiceDeps): SnapshotServices
           import('../jobs/backup.js'),
           import('../source/backup-source.js'),
         ]);
-        const fresh = await openRepo(config.repo, d.passphrase, logger);
+        // The agent's key is already unwrapped: no key derivation (scrypt) per backup.
+        const reopened = await on.repo.reopen();
+        const fresh = reopened ?? (await openRepo(config.repo, d.passphrase, logger));
         try {
-          return await withLock(fresh.store, { kind: 'shared', purpose: `emergency backup of wedding ${request.weddingId} (API)`, waitMs: 60_000 }, () =>
+          return await withLock(fresh.store, { kind: 'shared', purpose: `emergency backup of wedding ${request.weddingId} (API)`, waitMs: 60_000 }, (lock) =>
             runBackup(
-              { openSource: () => openBackupSource(d.url, d.map, 1, { lockTimeoutMs: config.lockTimeoutMs }), catalog: on.catalog, repo: fresh, photoStore: on.photoStore, map: d.map, logger, ...(options?.onProgress ? { onProgress: options.onProgress } : {}) },
+              { openSource: () => openBackupSource(d.url, d.map, 1, { lockTimeoutMs: config.lockTimeoutMs }), catalog: on.catalog, repo: fresh, photoStore: on.photoStore, map: d.map, logger, takeLock: false, heldLock: lock, ...(options?.onProgress ? { onProgress: options.onProgress } : {}) },
               { type: 'emergency', weddingIds: [request.weddingId], dataTypes: request.dataTypes, priority: 10 },
             ),
           );
         } finally {
-          await fresh.store.close();
+          // A reopened repository shares the agent's store: only one opened here is closed.
+          if (!reopened) await fresh.store.close();
           // Read back this agent's own writes at once.
           caches.ownWrite();
         }

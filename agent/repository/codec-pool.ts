@@ -212,9 +212,12 @@ export function codecPool(): CodecPool | null {
   return shared;
 }
 
-/** The shared pool when `bytes` of work are worth sending to it, else null (do it inline). */
-export function poolFor(bytes: number): CodecPool | null {
-  return bytes >= (envInt(process.env, 'WEDSYNC_CODEC_OFFLOAD_BYTES', Number.MAX_SAFE_INTEGER) ?? OFFLOAD_MIN_BYTES) ? codecPool() : null;
+/**
+ * The shared pool when `bytes` of work are worth sending to it (at least `minBytes`, default
+ * OFFLOAD_MIN_BYTES; WEDSYNC_CODEC_OFFLOAD_BYTES overrides both), else null (do it inline).
+ */
+export function poolFor(bytes: number, minBytes = OFFLOAD_MIN_BYTES): CodecPool | null {
+  return bytes >= (envInt(process.env, 'WEDSYNC_CODEC_OFFLOAD_BYTES', Number.MAX_SAFE_INTEGER) ?? minBytes) ? codecPool() : null;
 }
 
 /**

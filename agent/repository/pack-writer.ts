@@ -82,6 +82,13 @@ interface Batch {
   blobs: Array<{ id: string; type: BlobType; entry: SessionBlob }>;
 }
 
+/**
+ * New plaintext a session stores inline before it turns to the codec pool. Higher than a read's
+ * threshold: starting a worker thread costs ~0.1 s of wall time and a core (more on a busy
+ * machine), which an incremental of 1% of the weddings (1–4 MiB of rows and trees) would pay for
+ * nothing, while sealing 8 MiB inline takes a full backup a few tens of milliseconds.
+ */
+const SESSION_OFFLOAD_BYTES = 8 * 1024 * 1024;
 /** Plaintext bytes a batch collects before it goes to a worker (one round trip per ~MiB, not per blob). */
 const BATCH_BYTES = 1024 * 1024;
 /** A batch not full this long after its first blob goes anyway (the producer may be waiting on its source). */
@@ -130,7 +137,7 @@ function emptyPack(): OpenPack {
  *   upload has started; at most `uploadConcurrency` uploads run at once. Awaiting each `save`
  *   therefore caps memory at about (uploadConcurrency + 1) × packSize, plus MAX_PENDING_BYTES of
  *   plaintext waiting for a codec worker in big sessions.
- * - Off the caller's thread: once a session has stored OFFLOAD_MIN_BYTES (codec-pool.ts), new blobs
+ * - Off the caller's thread: once a session has stored SESSION_OFFLOAD_BYTES, new blobs
  *   are compressed and encrypted on the codec pool's worker threads, in batches; they are placed
  *   in packs in the order they were saved, exactly as inline sealing would place them. Small
  *   sessions (an emergency backup of one wedding) seal inline and never start a thread. The id
@@ -244,7 +251,7 @@ export class PackWriter {
     stats.bytesRawNew += rawLength;
     // The session turns to the pool once it has stored enough (before that, the pipeline is empty,
     // so inline and pooled blobs never interleave out of order).
-    this.pool ??= poolFor(stats.bytesRawNew);
+    this.pool ??= poolFor(stats.bytesRawNew, SESSION_OFFLOAD_BYTES);
     if (this.pool) return this.saveLater(id, type, plaintext, compress, sha256);
 
     const { parts, length } = this.codec.sealParts(plaintext, AAD.blob(id), compress);

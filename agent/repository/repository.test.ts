@@ -164,6 +164,30 @@ describe('key management', () => {
     expect(viaThird.keyId).toBe(added.id);
   });
 
+  it('reopen(): a fresh repository over the unwrapped key sees what others stored since, and none once its key file is removed', async () => {
+    const store = new RecordingStore(memoryStore());
+    const agent = await initRepository(store, PASS, { kdf: TEST_KDF });
+    const other = await openRepository(store, PASS);
+    const saved = await other.saveBlob('segment', Buffer.from('row of another process\n'));
+    await other.flush();
+    const writesBefore = store.puts.length;
+    const job = await agent.reopen();
+    expect(job).not.toBeNull();
+    expect(job).not.toBe(agent);
+    expect(store.puts.length).toBe(writesBefore); // nothing written: no key material anywhere
+    expect(job!.keyId).toBe(agent.keyId);
+    expect((await job!.loadBlob(saved.id)).toString()).toBe('row of another process\n');
+    // Its own writer: what one job saves is not another's unflushed state.
+    await job!.saveBlob('segment', Buffer.from('only in the job\n'));
+    expect(agent.hasUnflushed).toBe(false);
+
+    const second = await other.addKey('second passphrase', { kdf: TEST_KDF });
+    const viaSecond = await openRepository(store, 'second passphrase');
+    await viaSecond.removeKey(agent.keyId);
+    expect(await agent.reopen()).toBeNull();
+    expect(second.current).toBe(false);
+  });
+
   it('normalises passphrases (NFC), so composed and decomposed input open the same key', async () => {
     const store = memoryStore();
     await initRepository(store, 'caf\u00e9', { kdf: TEST_KDF });
