@@ -83,6 +83,15 @@ describe('backup engine (real PostgreSQL, folder repository)', () => {
     expect(m.weddings).toEqual(full.weddings);
   });
 
+  it('progress counts every wedding once (counted, not collected) and ends with all of them', async () => {
+    const done: number[] = [];
+    const deps = { catalog: world.catalog, repo: world.repo, photoStore: world.photoStore, map: DEFAULT_SCHEMA_MAP, logger: await silentLogger() };
+    const result = await runBackup({ ...deps, openSource: () => openBackupSource(world.db.url, DEFAULT_SCHEMA_MAP, 2), onProgress: (p) => done.push(p.weddingsDone) }, { type: 'full' });
+    expect(result.weddingCount).toBe(10);
+    expect(done.at(-1)).toBe(10);
+    expect(done.every((n, i) => i === 0 || n >= done[i - 1]!)).toBe(true);
+  });
+
   it('incremental reads only the changed wedding and equals a full backup taken at the same point', async () => {
     const { rows } = await world.client.query<{ id: string }>('SELECT id FROM weddings ORDER BY id LIMIT 2');
     const [a, b] = rows.map((r) => r.id);

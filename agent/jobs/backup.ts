@@ -334,13 +334,13 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
     const estimatedTables = new Set(items.filter((i) => !i.weddings).map((i) => i.table));
     const rowsEstimate = [...estimatedTables].reduce((a, t) => a + t.estimatedRows, 0);
     const progress: BackupProgress = { phase: 'export', rows: 0, rowsEstimate, weddingsDone: 0, bytes: 0, itemsDone: 0, itemsTotal: items.length, photosDone: 0, photosTotal: 0 };
-    const weddingsSeen = new Set<string>();
     const run = await source.export(
       items,
       async (segment) => {
         if (deps.signal?.aborted) throw new WedsyncError('CANCELLED', 'the backup was cancelled');
-        if (segment.weddingId && segment.table === weddingsTable) weddingsSeen.add(segment.weddingId);
-        progress.weddingsDone = weddingsSeen.size;
+        // A wedding's own row is one segment of the weddings table (rows come ordered by wedding):
+        // counted, not collected, so progress costs no memory per wedding.
+        if (segment.weddingId && segment.table === weddingsTable) progress.weddingsDone++;
         const saved = await repo.saveBlob('segment', segment.data);
         return { id: saved.id, rows: segment.rows, rawBytes: segment.data.length };
       },

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WedsyncError } from '../contract/errors.js';
 import { LocalBlobStore } from '../storage/local/local-store.js';
 import { BlobCodec, SEAL_OVERHEAD } from './codec.js';
-import { CodecPool, closeCodecPool, codecPool, codecThreads, poolFor } from './codec-pool.js';
+import { availableParallelism } from 'node:os';
+import { CodecPool, closeCodecPool, codecPool, codecThreads, poolFor, sealPoolFor } from './codec-pool.js';
 import { openChecked } from './codec-tasks.js';
 import { AAD, packName } from './format.js';
 import { initRepository, openRepository } from './repository.js';
@@ -156,13 +157,18 @@ describe('codec pool (worker threads running the compiled codec)', () => {
 
 describe('repository reads through the pool (real files)', () => {
   let dir: string;
+  const threadsBefore = process.env.WEDSYNC_CODEC_THREADS;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'codec-pool-test-'));
-    // Force the pool for any amount of work (it starts at 1 MiB otherwise).
+    // Force the pool for any amount of work (it starts at 1 MiB otherwise), for sealing too
+    // (which by default stays inline on a 2-core machine: see sealPoolFor).
     process.env.WEDSYNC_CODEC_OFFLOAD_BYTES = '0';
+    process.env.WEDSYNC_CODEC_THREADS = '2';
   });
   afterAll(async () => {
     delete process.env.WEDSYNC_CODEC_OFFLOAD_BYTES;
+    if (threadsBefore === undefined) delete process.env.WEDSYNC_CODEC_THREADS;
+    else process.env.WEDSYNC_CODEC_THREADS = threadsBefore;
     await closeCodecPool();
     await rm(dir, { recursive: true, force: true });
   });
@@ -181,6 +187,9 @@ describe('repository reads through the pool (real files)', () => {
     expect(codecPool()!.stats.batches).toBeGreaterThan(before);
     for (const [i, id] of ids.entries()) expect(got.get(id)!.equals(data[i]!)).toBe(true);
     expect(poolFor(0)).toBe(codecPool());
+    // Sealing: on the pool when threads are asked for; by default only with two or more codec threads.
+    expect(sealPoolFor(0, { env: { WEDSYNC_CODEC_THREADS: '1' } })).toBe(codecPool());
+    expect(sealPoolFor(0, { env: {} })).toBe(availableParallelism() <= 2 ? null : codecPool());
 
     // Flip one byte inside blob 7 in its pack file on disk.
     const entry = reader.blobEntry(ids[7]!)!;

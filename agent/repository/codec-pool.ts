@@ -221,6 +221,22 @@ export function poolFor(bytes: number, minBytes = OFFLOAD_MIN_BYTES): CodecPool 
 }
 
 /**
+ * The shared pool for sealing `bytes` of new blobs (a backup), or null: seal inline. Reads use
+ * the pool whenever poolFor says so; sealing also needs at least two codec threads (3 cores or
+ * more) unless WEDSYNC_CODEC_THREADS asks for threads explicitly. Measured on a 2-core machine
+ * (bench/RESULTS.md, issue 3 memory rows), one sealing thread bought no wall time — the main
+ * thread, the worker and PostgreSQL's COPY backends share the two cores — and cost 80–110 MB of
+ * peak RSS (the worker's isolate and the batches in flight), which put a full backup of 10,000
+ * weddings over its 300 MB bound.
+ */
+export function sealPoolFor(bytes: number, opts: { minBytes?: number; env?: NodeJS.ProcessEnv } = {}): CodecPool | null {
+  const env = opts.env ?? process.env;
+  const explicit = env['WEDSYNC_CODEC_THREADS'] !== undefined && env['WEDSYNC_CODEC_THREADS'] !== '';
+  if (!explicit && codecThreads(env) < 2) return null;
+  return poolFor(bytes, opts.minBytes);
+}
+
+/**
  * Stops the shared pool's workers (a later codecPool() starts a new pool). Returns what it had
  * done, or null when no pool was created in this process.
  */

@@ -1,11 +1,12 @@
 import { WedsyncError } from '../contract/errors.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { type BlobCodec, type MasterKey, looksCompressed, sha256Hex } from './codec.js';
-import { type CodecPool, poolFor } from './codec-pool.js';
+import { type CodecPool, sealPoolFor } from './codec-pool.js';
 import type { SealSpan } from './codec-tasks.js';
 import { AAD, type BlobType, indexName, packName } from './format.js';
-import { type IndexedPack, type MasterIndex, encodeIndexFile } from './index-file.js';
-import { MAX_BLOB_LENGTH, type PackBlob, assemblePack } from './pack.js';
+import { type IndexedPack, encodeIndexFile } from './index-file.js';
+import type { MasterIndex } from './master-index.js';
+import { MAX_BLOB_LENGTH, type PackBlob, finishPack, packOverhead } from './pack.js';
 
 export interface SaveBlobResult {
   /** HMAC-SHA-256(macKey, plaintext), 64 hex digits. */
@@ -66,8 +67,11 @@ interface SessionBlob {
   rawLength: number;
   /** Set once its pack is sealed. */
   packId: string | null;
-  /** The sealed bytes while its pack is still in memory, so it can be read back before upload. */
-  sealed: Buffer[] | null;
+  /**
+   * The buffer of its pack while that is still in memory (open, or uploading), so the blob can be
+   * read back before upload: its sealed bytes are at [offset, offset + length).
+   */
+  sealed: Buffer | null;
   /** True while a codec worker seals it: offset and length are not known yet. */
   pending: boolean;
   /** Saves of the same content while it was pending: counted in bytesStored once its length is known. */
@@ -102,8 +106,14 @@ const MAX_PENDING_BYTES = 16 * 1024 * 1024;
  */
 const YIELD_EVERY_MS = 8;
 
+/**
+ * The pack being filled. Its sealed blobs are copied side by side into one buffer as they are
+ * placed, which then also takes the header: a pack of thousands of tiny segments (the weddings
+ * table: one row per wedding) costs one buffer, not several Buffer objects per blob.
+ */
 interface OpenPack {
-  parts: Buffer[];
+  /** Sealed blobs in [0, length); grown (copied) only for a blob larger than what is left. */
+  buffer: Buffer;
   length: number;
   blobs: PackBlob[];
   entries: SessionBlob[];
@@ -122,8 +132,12 @@ function emptyStats(): WriterStats {
   };
 }
 
+/** Slack beyond packSize in a pack's buffer (the header is counted in packSize: see place()). */
+const PACK_HEADROOM = 4 * 1024;
+
 function emptyPack(): OpenPack {
-  return { parts: [], length: 0, blobs: [], entries: [] };
+  // Allocated on first use: a session that stores nothing new allocates no pack.
+  return { buffer: Buffer.alloc(0), length: 0, blobs: [], entries: [] };
 }
 
 /**
@@ -137,8 +151,9 @@ function emptyPack(): OpenPack {
  *   upload has started; at most `uploadConcurrency` uploads run at once. Awaiting each `save`
  *   therefore caps memory at about (uploadConcurrency + 1) × packSize, plus MAX_PENDING_BYTES of
  *   plaintext waiting for a codec worker in big sessions.
- * - Off the caller's thread: once a session has stored SESSION_OFFLOAD_BYTES, new blobs
- *   are compressed and encrypted on the codec pool's worker threads, in batches; they are placed
+ * - Off the caller's thread: once a session has stored SESSION_OFFLOAD_BYTES, new blobs are
+ *   compressed and encrypted on the codec pool's worker threads (where sealPoolFor allows: not
+ *   on 2 cores by default), in batches; they are placed
  *   in packs in the order they were saved, exactly as inline sealing would place them. Small
  *   sessions (an emergency backup of one wedding) seal inline and never start a thread. The id
  *   (HMAC) is always computed at once, so dedup stays synchronous.
@@ -211,12 +226,18 @@ export class PackWriter {
     if (!blob) return undefined;
     if (blob.pending) throw new WedsyncError('INTERNAL', `blob ${blobId} is still being sealed: settle() before reading it back`);
     return {
-      sealed: blob.sealed ? Buffer.concat(blob.sealed, blob.length) : null,
+      sealed: blob.sealed ? Buffer.from(blob.sealed.subarray(blob.offset, blob.offset + blob.length)) : null,
       packId: blob.packId,
       offset: blob.offset,
       length: blob.length,
       rawLength: blob.rawLength,
     };
+  }
+
+  /** Sealed length of a blob saved in this session (undefined if not, or still at a codec worker): sessionBlob without copying it. */
+  sessionLength(blobId: string): number | undefined {
+    const blob = this.session.get(blobId);
+    return blob && !blob.pending ? blob.length : undefined;
   }
 
   /** True while the blob is saved but still being sealed by a codec worker (settle() to read it back). */
@@ -232,15 +253,17 @@ export class PackWriter {
     const stats = this.counters;
     stats.bytesRaw += rawLength;
 
-    const known = this.index.get(id) ?? this.session.get(id);
-    if (known) {
+    const indexed = this.index.storedLength(id);
+    const known = indexed === undefined ? this.session.get(id) : undefined;
+    if (indexed !== undefined || known) {
       stats.blobsReused++;
-      const pending = 'pending' in known && known.pending;
-      if (pending) known.reusedWhilePending++;
-      else stats.bytesStored += known.length;
+      const pending = known?.pending === true;
+      const length = indexed ?? known!.length;
+      if (pending) known!.reusedWhilePending++;
+      else stats.bytesStored += length;
       // Not an async function: the reuse path must stay cheap for the second backup of
       // unchanged data, where nearly every call lands here.
-      return this.resolved({ id, isNew: false, rawLength, storedLength: pending ? null : known.length, ...(sha256 ? { sha256 } : {}) });
+      return this.resolved({ id, isNew: false, rawLength, storedLength: pending ? null : length, ...(sha256 ? { sha256 } : {}) });
     }
     if (rawLength > MAX_BLOB_LENGTH - 64) {
       return Promise.reject(new WedsyncError('BAD_INPUT', `blob of ${rawLength} bytes is larger than a pack can describe`));
@@ -251,11 +274,11 @@ export class PackWriter {
     stats.bytesRawNew += rawLength;
     // The session turns to the pool once it has stored enough (before that, the pipeline is empty,
     // so inline and pooled blobs never interleave out of order).
-    this.pool ??= poolFor(stats.bytesRawNew, SESSION_OFFLOAD_BYTES);
+    this.pool ??= sealPoolFor(stats.bytesRawNew, { minBytes: SESSION_OFFLOAD_BYTES });
     if (this.pool) return this.saveLater(id, type, plaintext, compress, sha256);
 
     const { parts, length } = this.codec.sealParts(plaintext, AAD.blob(id), compress);
-    const entry: SessionBlob = { type, offset: 0, length, rawLength, packId: null, sealed: parts, pending: false, reusedWhilePending: 0 };
+    const entry: SessionBlob = { type, offset: 0, length, rawLength, packId: null, sealed: null, pending: false, reusedWhilePending: 0 };
     this.session.set(id, entry);
     const sealing = this.place(id, entry, parts);
     const result: SaveBlobResult = { id, isNew: true, rawLength, storedLength: length, ...(sha256 ? { sha256 } : {}) };
@@ -340,13 +363,22 @@ export class PackWriter {
     let sealing: Promise<void> | null = null;
     // Seal the open pack first if this blob would push it past the target: packs stay near
     // packSize instead of growing by one large photo.
-    if (this.open.length > 0 && this.open.length + length > this.options.packSize) sealing = this.sealOpenPack();
+    // The header counts: a pack of thousands of tiny blobs has a header of tens of KiB.
+    if (this.open.length > 0 && this.open.length + length + packOverhead(this.open.blobs.length + 1) > this.options.packSize) sealing = this.sealOpenPack();
 
     const pack = this.open;
+    if (pack.length + length > pack.buffer.length) {
+      // Room for a full pack and its header from the start; more only for one blob larger than that.
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.options.packSize, pack.length + length + packOverhead(pack.blobs.length + 1)) + PACK_HEADROOM);
+      pack.buffer.copy(grown, 0, 0, pack.length);
+      pack.buffer = grown;
+      for (const e of pack.entries) e.sealed = grown;
+    }
     entry.offset = pack.length;
     entry.length = length;
-    entry.sealed = parts;
-    for (const part of parts) pack.parts.push(part);
+    entry.sealed = pack.buffer;
+    let at = pack.length;
+    for (const part of parts) at += part.copy(pack.buffer, at);
     pack.blobs.push({ id, type: entry.type, offset: pack.length, length, rawLength: entry.rawLength });
     pack.entries.push(entry);
     pack.length += length;
@@ -355,7 +387,7 @@ export class PackWriter {
     stats.bytesStored += length * (1 + entry.reusedWhilePending);
     stats.bytesNew += length;
 
-    if (pack.length >= this.options.packSize) {
+    if (pack.length + packOverhead(pack.blobs.length) >= this.options.packSize) {
       const second = this.sealOpenPack();
       sealing = sealing ? Promise.all([sealing, second]).then(() => undefined) : second;
     }
@@ -489,7 +521,8 @@ export class PackWriter {
   private sealOpenPack(): Promise<void> {
     const pack = this.open;
     this.open = emptyPack();
-    const { id, bytes } = assemblePack(this.codec, pack.parts, pack.length, pack.blobs);
+    const { id, bytes } = finishPack(this.codec, pack.buffer, pack.length, pack.blobs);
+    for (const entry of pack.entries) entry.sealed = bytes;
     for (const entry of pack.entries) entry.packId = id;
     return this.startUpload({ id, size: bytes.length, blobs: pack.blobs }, bytes, pack.entries);
   }

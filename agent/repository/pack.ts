@@ -1,6 +1,6 @@
 import { WedsyncError } from '../contract/errors.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { type BlobCodec, UnsealError, sha256Hex } from './codec.js';
+import { type BlobCodec, SEAL_OVERHEAD, UnsealError, sha256Hex } from './codec.js';
 import { AAD, type BlobType } from './format.js';
 
 /**
@@ -31,6 +31,11 @@ const HEADER_VERSION = 1;
 const ENTRY_LENGTH = 1 + 4 + 4 + 32;
 const TYPE_CODES: Record<BlobType, number> = { segment: 0, photo: 1, tree: 2 };
 const TYPES_BY_CODE: readonly BlobType[] = ['segment', 'photo', 'tree'];
+/** Bytes a pack of `blobs` blobs spends beyond the blobs themselves: its sealed header and the header's length. */
+export function packOverhead(blobs: number): number {
+  return SEAL_OVERHEAD + MAGIC.length + 1 + 4 + blobs * ENTRY_LENGTH + 4;
+}
+
 /** Blob and raw lengths are u32 in the header. */
 export const MAX_BLOB_LENGTH = 0xffff_ffff;
 /** First guess at how much of a pack's tail to read for its header: one round trip for typical packs. */
@@ -90,6 +95,20 @@ export function assemblePack(
   trailer.writeUInt32LE(header.length, 0);
   // The one copy of a pack's bytes: BlobStore.put takes a single buffer.
   const bytes = Buffer.concat([...parts, header, trailer], bodyLength + header.length + 4);
+  return { id: sha256Hex(bytes), bytes };
+}
+
+/**
+ * Like assemblePack, for a pack whose blobs already lie side by side in `buffer` [0, bodyLength):
+ * the header and its length are written right after them when the buffer has room (no copy of
+ * the body), else into a new buffer. The returned bytes may share memory with `buffer`.
+ */
+export function finishPack(codec: BlobCodec, buffer: Buffer, bodyLength: number, blobs: readonly PackBlob[]): { id: string; bytes: Buffer } {
+  const header = codec.seal(encodePackHeader(blobs), AAD.packHeader, 'never');
+  const total = bodyLength + header.length + 4;
+  const bytes = total <= buffer.length ? buffer.subarray(0, total) : Buffer.concat([buffer.subarray(0, bodyLength)], total);
+  header.copy(bytes, bodyLength);
+  bytes.writeUInt32LE(header.length, bodyLength + header.length);
   return { id: sha256Hex(bytes), bytes };
 }
 

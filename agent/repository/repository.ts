@@ -78,7 +78,8 @@ import {
   packName,
   snapshotName,
 } from './format.js';
-import { type IndexEntry, type IndexedPack, MasterIndex, decodeIndexFile, encodeIndexFile } from './index-file.js';
+import { type IndexEntry, type IndexedPack, decodeIndexFile, encodeIndexFile } from './index-file.js';
+import { MasterIndex } from './master-index.js';
 import {
   type KdfParams,
   type KeyFile,
@@ -758,7 +759,7 @@ export class Repository {
 
   /** Stored (sealed) length of a blob held in the index or saved in this session; 0 if unknown. */
   blobStoredLength(blobId: string): number {
-    return this.index.get(blobId)?.length ?? this.writer.sessionBlob(blobId)?.length ?? 0;
+    return this.index.storedLength(blobId) ?? this.writer.sessionLength(blobId) ?? 0;
   }
 
   /**

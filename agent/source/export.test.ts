@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test-support/db.js';
 import { DEFAULT_SCHEMA_MAP } from '../contract/schema-map.js';
 import { openBackupSource } from './backup-source.js';
-import { copyStatement, type SegmentRef, type SegmentSink } from './export.js';
+import { WeddingIds, WeddingSegments, copyStatement, type SegmentRef, type SegmentSink } from './export.js';
 
 const map = { ...DEFAULT_SCHEMA_MAP, exclude: [] };
 const sink: SegmentSink = async (s) => ({ id: createHash('sha256').update(s.data).digest('hex'), rows: s.rows, rawBytes: s.data.length });
@@ -67,5 +67,41 @@ describe('export: cutting tables into segments', () => {
     const table = { schema: 'public', name: 'guests', qualified: 'public.guests', columns: [{ name: 'id', type: 'uuid', nullable: false }], orderBy: ['id'], primaryKey: ['id'], estimatedRows: 0 };
     expect(() => copyStatement({ table, weddingColumn: 'wedding_id', weddings: ["x'); DROP TABLE guests; --"] })).toThrow(/not a wedding id/);
     expect(copyStatement({ table, weddingColumn: 'wedding_id', weddings: ['00000000-0000-4000-8000-000000000001'] })).toContain(`ANY('{00000000-0000-4000-8000-000000000001}'::uuid[])`);
+  });
+});
+
+describe('WeddingSegments: compact per-wedding segment lists', () => {
+  const id = (s: string) => createHash('sha256').update(s).digest('hex');
+  const wedding = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+  it('gives back each wedding its refs in the order added, across growths, with one copy of each wedding id per export', () => {
+    const ids = new WeddingIds();
+    const guests = new WeddingSegments(ids);
+    const vendors = new WeddingSegments(ids);
+    const expected = new Map<string, SegmentRef[]>();
+    for (let i = 0; i < 3000; i++) {
+      // Weddings come back in runs, some with several segments (ranges of one table).
+      const w = wedding(i % 1000);
+      const ref = { id: id(`g${i}`), rows: i % 40, rawBytes: 100 + i };
+      guests.add(Buffer.from(w).toString(), ref);
+      expected.set(w, [...(expected.get(w) ?? []), ref]);
+    }
+    vendors.add(wedding(7), { id: id('v7'), rows: 2, rawBytes: 50 });
+    for (const [w, refs] of expected) expect(guests.get(w)).toEqual(refs);
+    expect(guests.size).toBe(1000);
+    expect(vendors.size).toBe(1);
+    expect([...vendors.keys()]).toEqual([wedding(7)]);
+    expect(vendors.get(wedding(8))).toBeUndefined();
+    expect(guests.get('not a wedding')).toBeUndefined();
+    expect(guests.has(wedding(999))).toBe(true);
+    expect([...guests.keys()].sort()).toEqual([...expected.keys()].sort());
+    expect(new Map(guests)).toEqual(expected);
+    // Interned: the same string object whichever copy of the id asked.
+    expect(guests.intern(Buffer.from(wedding(3)).toString())).toBe(vendors.intern(wedding(3)));
+    expect(ids.size).toBe(1000);
+  });
+
+  it('refuses a ref whose id is not a blob id', () => {
+    expect(() => new WeddingSegments().add(wedding(1), { id: 'ABC', rows: 1, rawBytes: 1 })).toThrow(/not a segment id/);
   });
 });

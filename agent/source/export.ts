@@ -41,48 +41,138 @@ export interface WorkItem {
 }
 
 /**
- * A table's segments per wedding, kept compactly: a full backup of 10,000 weddings holds one of
- * these per table until its trees are written, and a Map of arrays of objects per wedding cost
- * ~190 bytes a segment against ~40 here. Segment refs are materialised only when read.
+ * One copy of each wedding id string for a whole export. COPY hands out a wedding's id once per
+ * table (and per range), as a fresh string each time; a backup of 10,000 weddings kept ~80,000
+ * copies of them until its trees were written. Interned, each id is held once, and the tables'
+ * segment lists refer to weddings by number.
  */
-export class WeddingSegments {
-  private readonly ids: string[] = [];
-  private readonly rows: number[] = [];
-  private readonly raw: number[] = [];
-  /** Wedding → index of its only segment, or the indexes of its segments in order. */
-  private readonly at = new Map<string, number | number[]>();
+export class WeddingIds {
+  private readonly numbers = new Map<string, number>();
+  private readonly names: string[] = [];
 
-  add(weddingId: string, ref: SegmentRef): void {
-    const i = this.ids.length;
-    this.ids.push(ref.id);
-    this.rows.push(ref.rows);
-    this.raw.push(ref.rawBytes);
-    const prev = this.at.get(weddingId);
-    if (prev === undefined) this.at.set(weddingId, i);
-    else if (typeof prev === 'number') this.at.set(weddingId, [prev, i]);
-    else prev.push(i);
+  /** The number of `id` (assigned on first sight). */
+  number(id: string): number {
+    let n = this.numbers.get(id);
+    if (n === undefined) {
+      n = this.names.length;
+      this.numbers.set(id, n);
+      this.names.push(id);
+    }
+    return n;
   }
 
-  get(weddingId: string): SegmentRef[] | undefined {
-    const at = this.at.get(weddingId);
-    if (at === undefined) return undefined;
-    return (typeof at === 'number' ? [at] : at).map((i) => ({ id: this.ids[i]!, rows: this.rows[i]!, rawBytes: this.raw[i]! }));
+  /** The interned copy of `id`. */
+  intern(id: string): string {
+    return this.names[this.number(id)]!;
   }
 
-  has(weddingId: string): boolean {
-    return this.at.has(weddingId);
+  /** The number of `id`, or -1 if it was never seen. */
+  find(id: string): number {
+    return this.numbers.get(id) ?? -1;
+  }
+
+  name(n: number): string {
+    return this.names[n]!;
   }
 
   get size(): number {
-    return this.at.size;
+    return this.names.length;
+  }
+}
+
+const SEGMENT_ID_BYTES = 32;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** A Uint32Array twice as long holding the first `used` values of `old`. */
+function grown(old: Uint32Array, used: number, atLeast: number): Uint32Array {
+  const next = new Uint32Array(Math.max(64, atLeast, old.length * 2));
+  next.set(old.subarray(0, used));
+  return next;
+}
+
+/**
+ * A table's segments per wedding, kept compactly: a full backup of 10,000 weddings holds one of
+ * these per table until its trees are written. Segment ids are 32 binary bytes side by side, row
+ * and byte counts typed arrays, weddings numbers of the export's WeddingIds, and a wedding's
+ * segments a chain through them (in the order added) — about 50 bytes a segment outside the JS
+ * heap, against ~190 for a Map of arrays of objects with their hex and uuid strings. Segment refs
+ * are materialised only when read.
+ */
+export class WeddingSegments {
+  private count = 0;
+  private ids = Buffer.alloc(0);
+  private rows: Uint32Array = new Uint32Array(0);
+  private raw: Uint32Array = new Uint32Array(0);
+  /** Per segment: the next segment of the same wedding + 1 (0: none). */
+  private next: Uint32Array = new Uint32Array(0);
+  /** Per wedding number: its first and last segment + 1 (0: none in this table). */
+  private first: Uint32Array = new Uint32Array(0);
+  private last: Uint32Array = new Uint32Array(0);
+  private weddingCount = 0;
+
+  constructor(private readonly weddings: WeddingIds = new WeddingIds()) {}
+
+  add(weddingId: string, ref: SegmentRef): void {
+    if (!HEX64.test(ref.id)) throw new Error(`not a segment id: ${JSON.stringify(ref.id)}`);
+    const i = this.count++;
+    if (i >= this.rows.length) {
+      const ids = Buffer.alloc(Math.max(64, this.rows.length * 2) * SEGMENT_ID_BYTES);
+      this.ids.copy(ids, 0, 0, i * SEGMENT_ID_BYTES);
+      this.ids = ids;
+      this.rows = grown(this.rows, i, 0);
+      this.raw = grown(this.raw, i, 0);
+      this.next = grown(this.next, i, 0);
+    }
+    this.ids.write(ref.id, i * SEGMENT_ID_BYTES, SEGMENT_ID_BYTES, 'hex');
+    this.rows[i] = ref.rows;
+    this.raw[i] = ref.rawBytes;
+    this.next[i] = 0;
+    const w = this.weddings.number(weddingId);
+    if (w >= this.first.length) {
+      this.first = grown(this.first, this.first.length, w + 1);
+      this.last = grown(this.last, this.last.length, w + 1);
+    }
+    const tail = this.last[w]!;
+    if (tail === 0) {
+      this.first[w] = i + 1;
+      this.weddingCount++;
+    } else this.next[tail - 1] = i + 1;
+    this.last[w] = i + 1;
   }
 
-  keys(): IterableIterator<string> {
-    return this.at.keys();
+  get(weddingId: string): SegmentRef[] | undefined {
+    const w = this.weddings.find(weddingId);
+    if (w < 0 || w >= this.first.length || this.first[w] === 0) return undefined;
+    const refs: SegmentRef[] = [];
+    for (let s = this.first[w]!; s !== 0; s = this.next[s - 1]!) {
+      const i = s - 1;
+      refs.push({ id: this.ids.toString('hex', i * SEGMENT_ID_BYTES, (i + 1) * SEGMENT_ID_BYTES), rows: this.rows[i]!, rawBytes: this.raw[i]! });
+    }
+    return refs;
+  }
+
+  /** The export's one copy of `weddingId` (see WeddingIds). */
+  intern(weddingId: string): string {
+    return this.weddings.intern(weddingId);
+  }
+
+  has(weddingId: string): boolean {
+    const w = this.weddings.find(weddingId);
+    return w >= 0 && w < this.first.length && this.first[w] !== 0;
+  }
+
+  /** Weddings with segments in this table. */
+  get size(): number {
+    return this.weddingCount;
+  }
+
+  /** Weddings with segments in this table (in the order the export first saw them, in any table). */
+  *keys(): IterableIterator<string> {
+    for (let w = 0; w < this.first.length; w++) if (this.first[w] !== 0) yield this.weddings.name(w);
   }
 
   *[Symbol.iterator](): IterableIterator<[string, SegmentRef[]]> {
-    for (const id of this.at.keys()) yield [id, this.get(id)!];
+    for (const id of this.keys()) yield [id, this.get(id)!];
   }
 }
 
@@ -189,7 +279,7 @@ export async function exportItem(client: pg.Client, item: WorkItem, sink: Segmen
   const flush = async () => {
     if (rows === 0) return;
     const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, partBytes);
-    const weddingId = wedding && currentKey !== '\\N' ? currentKey : null;
+    const weddingId = wedding && currentKey !== null && currentKey !== '\\N' ? result.byWedding.intern(currentKey) : null;
     const ref = await sink({ table: item.table.qualified, weddingId, data, rows });
     if (weddingId) {
       result.byWedding.add(weddingId, ref);
@@ -251,8 +341,9 @@ export interface ExportRun {
  */
 export async function runExport(session: SnapshotSession, items: WorkItem[], sink: SegmentSink, onProgress?: (p: ExportProgress) => void): Promise<ExportRun> {
   const tables = new Map<string, TableExport>();
+  const weddings = new WeddingIds();
   for (const item of items) {
-    if (!tables.has(item.table.qualified)) tables.set(item.table.qualified, { table: item.table.qualified, byWedding: new WeddingSegments(), runs: [], rows: 0 });
+    if (!tables.has(item.table.qualified)) tables.set(item.table.qualified, { table: item.table.qualified, byWedding: new WeddingSegments(weddings), runs: [], rows: 0 });
   }
   const progress: ExportProgress = { rows: 0, bytes: 0, tablesDone: 0, tablesTotal: items.length };
   const queue = [...items];
