@@ -1,5 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { WedsyncError } from '../contract/errors.js';
+import { loadPg } from './pg-load.js';
+
+const { Client, Pool } = await loadPg();
 
 /** "host:port/db" of a URL, never its password: safe for messages and logs. */
 export function describeDatabase(url: string): string {
@@ -114,7 +117,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   let client: pg.Client;
   try {
     new URL(url);
-    client = new pg.Client({
+    client = new Client({
       connectionString: url,
       application_name: options.applicationName ?? 'wedsync-backup',
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
@@ -152,7 +155,7 @@ export async function withClient<T>(url: string, fn: (client: pg.Client) => Prom
  * otherwise crash the process with an unheard 'error'. Queries still see their errors, and the
  * pool still drops dead clients.
  */
-class ListeningClient extends pg.Client {
+class ListeningClient extends Client {
   constructor(config?: string | pg.ClientConfig) {
     super(config);
     this.on('error', () => undefined);
@@ -161,7 +164,7 @@ class ListeningClient extends pg.Client {
 
 /** A pg.Pool that never crashes the process on a lost connection (see ListeningClient). */
 export function createPool(config: pg.PoolConfig): pg.Pool {
-  const pool = new pg.Pool({ ...config, Client: ListeningClient });
+  const pool = new Pool({ ...config, Client: ListeningClient });
   pool.on('error', () => undefined);
   return pool;
 }
