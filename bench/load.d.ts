@@ -6,7 +6,7 @@ export interface AgentProcess {
   stderr(): string;
   stop(): Promise<number | null>;
 }
-export function startAgentProcess(env: Record<string, string>, extraArgs?: string[], nodeArgs?: string[]): Promise<AgentProcess>;
+export function startAgentProcess(env: Record<string, string>, extraArgs?: string[], nodeArgs?: string[], bin?: string): Promise<AgentProcess>;
 
 export interface BackupLoop {
   stop(): Promise<{ queued: number; completed: number; failed: number; meanSeconds: number }>;

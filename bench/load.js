@@ -13,10 +13,11 @@ const BIN = join(ROOT, 'bin/wedsync-backup.js');
 /**
  * Starts `wedsync-backup agent` as its own process (as a user runs it) with the job runner on and
  * the scheduler and nightly prune off: backups run only when the caller queues them. Resolves
- * with its URL and API token once it listens.
+ * with its URL and API token once it listens. `bin`: another build's bin/wedsync-backup.js
+ * (bench/load-ab.js compares two builds in one run).
  */
-export async function startAgentProcess(env, extraArgs = [], nodeArgs = []) {
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'agent', '--json', '--port', '0', '--no-scheduler', '--prune-cron', 'off', ...extraArgs], {
+export async function startAgentProcess(env, extraArgs = [], nodeArgs = [], bin = BIN) {
+  const child = spawn(process.execPath, [...nodeArgs, bin, 'agent', '--json', '--port', '0', '--no-scheduler', '--prune-cron', 'off', ...extraArgs], {
     env: { ...process.env, WEDSYNC_TIER1: 'off', WEDSYNC_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

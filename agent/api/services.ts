@@ -17,8 +17,11 @@ export interface SnapshotServices {
   list(query: SnapshotListQuery): Promise<SnapshotSummary[]>;
   /** NOT_FOUND when the snapshot is unknown. */
   get(id: string): Promise<SnapshotDetail>;
-  /** `onProgress`: the backup's progress as it runs (background runs, api/backup-runs.ts). */
-  emergencyBackup(request: EmergencyBackupRequest, options?: { onProgress?: (p: BackupRunProgress) => void }): Promise<BackupResultBody>;
+  /**
+   * `onProgress`: the backup's progress as it runs (background runs, api/backup-runs.ts).
+   * `signal`: aborting it stops the backup before its snapshot exists (CANCELLED, the signal's reason).
+   */
+  emergencyBackup(request: EmergencyBackupRequest, options?: { onProgress?: (p: BackupRunProgress) => void; signal?: AbortSignal }): Promise<BackupResultBody>;
 }
 
 export interface ApiServices {

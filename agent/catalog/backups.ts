@@ -158,6 +158,8 @@ export interface SnapshotFilter {
   limit?: number;
   /** Skip the per-snapshot wedding and organization id arrays (they are large). */
   brief?: boolean;
+  /** Only these snapshots (e.g. the id arrays of snapshots a brief list named). */
+  ids?: string[];
   includeForgotten?: boolean;
 }
 
@@ -181,6 +183,10 @@ export async function listSnapshots(db: pg.ClientBase, filter: SnapshotFilter = 
   if (filter.types) {
     params.push(filter.types);
     where.push(`snapshot_type = ANY($${params.length})`);
+  }
+  if (filter.ids) {
+    params.push(filter.ids);
+    where.push(`id = ANY($${params.length}::uuid[])`);
   }
   params.push(filter.limit ?? 1000);
   const columns = snapshotColumns(filter.brief ? NO_ID_ARRAYS : ID_ARRAYS);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_WEDDING_BACKUP_SETTINGS, type WeddingBackupSettings } from '../contract/scheduling.js';
 import { cronSchedule } from '../jobs/scheduler-cron.js';
-import { dueJobs, nextRuns, planSchedule, type ScheduleConfig, type SchedulingWedding } from './schedule.js';
+import { dueJobs, firstTier2Slot, nextRuns, planSchedule, tier2Slots, type ScheduleConfig, type SchedulingWedding } from './schedule.js';
 
 const NOW = new Date('2026-06-10T09:07:00Z'); // a Wednesday
 const A = '0000000a-0000-4000-8000-000000000000';
@@ -145,5 +145,20 @@ describe('nextRuns', () => {
       4: new Date('2026-06-14T03:00:00Z'),
     });
     expect(nextRuns({ now: NOW, hours: 24, weddings: [], config: config(false) })).toEqual({ 1: null, 2: null, 3: new Date('2026-06-11T02:00:00Z'), 4: null });
+  });
+
+  it("finds tier 2's first slot without building every slot: the same instant as tier2Slots' smallest, at any time and zone", () => {
+    // Every wedding alone and all together, every 7 hours 13 minutes across three weeks, in two zones.
+    const sets = [WEDDINGS, ...WEDDINGS.map((w) => [w]), []];
+    for (const timeZone of ['UTC', 'America/New_York']) {
+      for (let t = Date.parse('2026-05-28T00:00:00Z'); t < Date.parse('2026-06-18T00:00:00Z'); t += 433 * 60_000) {
+        const from = new Date(t);
+        const to = new Date(t + 24 * 3_600_000);
+        for (const weddings of sets) {
+          const keys = [...tier2Slots(weddings, from, to, timeZone).keys()];
+          expect(firstTier2Slot(weddings, from, to, timeZone)).toBe(keys.length ? Math.min(...keys) : null);
+        }
+      }
+    }
   });
 });

@@ -109,6 +109,35 @@ function label(w: WeddingInput): string {
  */
 export function tier2Slots(weddings: readonly SchedulingWedding[], from: Date, to: Date, timeZone: string): Map<number, Tier2Hit[]> {
   const slots = new Map<number, Tier2Hit[]>();
+  walkTier2(weddings, from, to, timeZone, (t, hit) => {
+    let list = slots.get(t);
+    if (!list) slots.set(t, (list = []));
+    list.push(hit);
+    return true;
+  });
+  return slots;
+}
+
+/**
+ * The earliest tier 2 slot in [from, to), or null: what tier2Slots' smallest key would be,
+ * without building every slot of every wedding (status asks for it on each refresh: at 2000
+ * weddings the whole map was most of a status's CPU).
+ */
+export function firstTier2Slot(weddings: readonly SchedulingWedding[], from: Date, to: Date, timeZone: string): number | null {
+  let first: number | null = null;
+  walkTier2(weddings, from, to, timeZone, (t) => {
+    if (first === null || t < first) first = t;
+    // A wedding's slots come in time order: its first one is all that can matter.
+    return false;
+  });
+  return first;
+}
+
+/**
+ * Calls `visit` with each wedding's tier 2 slots in [from, to), in time order per wedding; the
+ * wedding's remaining slots are skipped once `visit` returns false.
+ */
+function walkTier2(weddings: readonly SchedulingWedding[], from: Date, to: Date, timeZone: string, visit: (t: number, hit: Tier2Hit) => boolean): void {
   for (const { wedding, settings } of weddings) {
     if (wedding.status === 'cancelled') continue;
     const interval = activeInterval(wedding, settings, timeZone);
@@ -124,20 +153,17 @@ export function tier2Slots(weddings: readonly SchedulingWedding[], from: Date, t
       if (midnight > lo) cuts.add(midnight);
     }
     const bounds = [...cuts].sort((a, b) => a - b);
-    for (let i = 0; i + 1 < bounds.length; i++) {
+    pieces: for (let i = 0; i + 1 < bounds.length; i++) {
       const a = bounds[i]!;
       const b = bounds[i + 1]!;
       const crit = assessDataCriticality(wedding, settings, new Date(a), { timeZone });
       if (!crit.active || crit.frequencyMinutes === null) continue;
       const step = crit.frequencyMinutes * MINUTE_MS;
       for (let t = ceilTo(a, step); t < b; t += step) {
-        let list = slots.get(t);
-        if (!list) slots.set(t, (list = []));
-        list.push({ weddingId: wedding.id, label: label(wedding), crit });
+        if (!visit(t, { weddingId: wedding.id, label: label(wedding), crit })) break pieces;
       }
     }
   }
-  return slots;
 }
 
 function describeTier2(hits: Tier2Hit[]): string {
@@ -350,8 +376,8 @@ export function nextRuns(input: PlanInput): Record<1 | 2 | 3 | 4, Date | null> {
   const within = (d: Date | null | undefined) => (d && d.getTime() < until.getTime() ? d : null);
   const periods = realtimePeriods(input.weddings, now, until, config.timeZone);
   const t1 = periods.length ? new Date(Math.min(...periods.map((p) => Math.max(p.start.getTime(), now.getTime())))) : null;
-  const slots = [...tier2Slots(input.weddings, now, new Date(Math.min(until.getTime(), now.getTime() + DAY_MS)), config.timeZone).keys()];
-  const t2 = slots.length ? new Date(Math.min(...slots)) : null;
+  const first2 = firstTier2Slot(input.weddings, now, new Date(Math.min(until.getTime(), now.getTime() + DAY_MS)), config.timeZone);
+  const t2 = first2 === null ? null : new Date(first2);
   return {
     1: t1,
     2: t2,

@@ -4,12 +4,12 @@ import { WedsyncError } from '../contract/errors.js';
 import type { SchemaMap } from '../contract/schema-map.js';
 import type { SnapshotServices } from '../api/services.js';
 import type { CacheStore } from '../cache/store.js';
-import type { SnapshotRow } from '../catalog/catalog.js';
 import type { Logger } from '../logger.js';
 import type { Repository } from '../repository/repository.js';
 import type { Online } from './online.js';
 import type { AgentReadCaches } from './read-caches.js';
 import type { SerialQueue } from './serial-queue.js';
+import { SnapshotListReader, summary } from './snapshot-list.js';
 
 export interface SnapshotServiceDeps {
   config: Config;
@@ -25,16 +25,12 @@ export interface SnapshotServiceDeps {
   online(): Online | null;
 }
 
-function summary(row: SnapshotRow): SnapshotSummary {
-  const { organizationIds: _o, validationDetails: _v, ...rest } = row;
-  return rest;
-}
 
 /**
  * The snapshot routes' services (routes/snapshots.ts), connected or not.
  *
  * Guarantees:
- *  - list: the catalog's snapshots; with the database unreachable (not connected, or gone
+ *  - list: the catalog's snapshots (snapshot-list.ts: wedding ids read once per snapshot); with the database unreachable (not connected, or gone
  *    mid-call) the cache's mirror of the catalog (tier 1 keeps it), never an error for that alone.
  *  - get: the catalog row (else the mirror's, offline) and the manifest's parts; NOT_FOUND when
  *    neither knows the id or the manifest was pruned. Point-in-time snapshots and tier 1 bases
@@ -42,6 +38,8 @@ function summary(row: SnapshotRow): SnapshotSummary {
  *  - emergencyBackup: needs the database (DB_UNREACHABLE otherwise); runs in the backup queue on
  *    a freshly opened repository under a shared lock (a concurrent prune never deletes a pack it
  *    relies on), and clears the list and status caches after, so this agent reads it back at once.
+ *    `options.signal` cancels it: before its turn nothing is opened; after, runBackup stops before
+ *    the snapshot exists and fails its job with the reason.
  */
 export function createSnapshotServices(d: SnapshotServiceDeps): SnapshotServices {
   const { config, logger, localRepo, caches } = d;
@@ -68,6 +66,7 @@ export function createSnapshotServices(d: SnapshotServiceDeps): SnapshotServices
       photoProblems: m.photoProblems,
     };
   };
+  const listed = new SnapshotListReader();
   const mirrored = (query: { weddingId?: string | undefined; type?: string | undefined; limit?: number | undefined }) =>
     d.store.listSnapshots({ weddingId: query.weddingId, type: query.type, limit: query.limit }).map((s) => s.summary as SnapshotSummary);
 
@@ -77,8 +76,7 @@ export function createSnapshotServices(d: SnapshotServiceDeps): SnapshotServices
         const online = d.online();
         if (!online) return mirrored(query);
         try {
-          const rows = await online.catalog.listSnapshots({ weddingId: query.weddingId, type: query.type, limit: query.limit });
-          return rows.map(summary);
+          return await listed.list(online.catalog, query);
         } catch (err) {
           // The database is gone: tier 1's mirror of the catalog in the local cache still lists them.
           if ((err as { code?: string }).code !== 'DB_UNREACHABLE') throw err;
@@ -109,7 +107,10 @@ export function createSnapshotServices(d: SnapshotServiceDeps): SnapshotServices
       if (!on) return Promise.reject(new WedsyncError('DB_UNREACHABLE', 'database unreachable: an emergency backup needs it (the wedding is in the local cache if tier 1 streams it)'));
       // A fresh repository (its index as it is now, after any prune) under a shared lock, so a
       // concurrent prune never deletes a pack this backup relies on.
+      const signal = options?.signal;
       return d.backups.run(async () => {
+        // Cancelled while waiting for its turn: nothing is opened.
+        signal?.throwIfAborted();
         const [{ withLock }, { openRepo }, { runBackup }, { openBackupSource }] = await Promise.all([
           import('../repository/lock.js'),
           import('../cli/repo.js'),
@@ -120,9 +121,9 @@ export function createSnapshotServices(d: SnapshotServiceDeps): SnapshotServices
         const reopened = await on.repo.reopen();
         const fresh = reopened ?? (await openRepo(config.repo, d.passphrase, logger));
         try {
-          return await withLock(fresh.store, { kind: 'shared', purpose: `emergency backup of wedding ${request.weddingId} (API)`, waitMs: 60_000 }, (lock) =>
+          return await withLock(fresh.store, { kind: 'shared', purpose: `emergency backup of wedding ${request.weddingId} (API)`, waitMs: 60_000, ...(signal ? { signal } : {}) }, (lock) =>
             runBackup(
-              { openSource: () => openBackupSource(d.url, d.map, 1, { lockTimeoutMs: config.lockTimeoutMs }), catalog: on.catalog, repo: fresh, photoStore: on.photoStore, map: d.map, logger, takeLock: false, heldLock: lock, ...(options?.onProgress ? { onProgress: options.onProgress } : {}) },
+              { openSource: () => openBackupSource(d.url, d.map, 1, { lockTimeoutMs: config.lockTimeoutMs }), catalog: on.catalog, repo: fresh, photoStore: on.photoStore, map: d.map, logger, takeLock: false, heldLock: lock, ...(options?.onProgress ? { onProgress: options.onProgress } : {}), ...(signal ? { signal } : {}) },
               { type: 'emergency', weddingIds: [request.weddingId], dataTypes: request.dataTypes, priority: 10 },
             ),
           );
