@@ -401,6 +401,16 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
     resource: (ctx) => weddingResource(ctx, parse(StartBackupRunRequestSchema, ctx.req.body, 'body').weddingId),
   },
   'GET /api/backup/emergency-backups/:id': { action: 'backup.emergency', resource: (ctx) => backupRunResource(ctx, parse(BackupRunParamsSchema, ctx.req.params, 'params').id) },
+  // Stopping someone's backup is an admin's call, as cancelling a queued job is.
+  'POST /api/backup/emergency-backups/:id/cancel': {
+    action: 'jobs.cancel',
+    resource: (ctx) => backupRunResource(ctx, parse(BackupRunParamsSchema, ctx.req.params, 'params').id),
+    async after(ctx, payload) {
+      const { id } = parse(BackupRunParamsSchema, ctx.req.params, 'params');
+      await audit(ctx, { action: 'backup.cancel', outcome: 'succeeded', organizationId: orgOf(ctx), weddingIds: [(payload as { backup: { weddingId: string } }).backup.weddingId], target: `backup_run:${id}`, details: { reason: (ctx.req.body as { reason?: unknown } | undefined)?.reason ?? null } });
+      return payload;
+    },
+  },
 
   // Restores queued while the database was unreachable (routes/queued-restores.ts): the queued
   // item's weddings decide, as for any restore of them; cancelling one is as sensitive as starting it.

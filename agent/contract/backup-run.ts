@@ -40,3 +40,6 @@ export const StartBackupRunRequestSchema = EmergencyBackupRequestSchema;
 export const BackupRunResponseSchema = z.object({ backup: BackupRunSchema });
 export type BackupRunResponse = z.infer<typeof BackupRunResponseSchema>;
 export const BackupRunParamsSchema = z.object({ id: uuidSchema }).strict();
+/** POST /api/backup/emergency-backups/:id/cancel (admins): the body is optional; `reason` goes into the run's and the job's error. */
+export const CancelBackupRunRequestSchema = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
+export type CancelBackupRunRequest = z.infer<typeof CancelBackupRunRequestSchema>;

@@ -337,7 +337,7 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
     const run = await source.export(
       items,
       async (segment) => {
-        if (deps.signal?.aborted) throw new WedsyncError('CANCELLED', 'the backup was cancelled');
+        if (deps.signal?.aborted) throw cancelledError(deps.signal);
         // A wedding's own row is one segment of the weddings table (rows come ordered by wedding):
         // counted, not collected, so progress costs no memory per wedding.
         if (segment.weddingId && segment.table === weddingsTable) progress.weddingsDone++;
@@ -434,6 +434,8 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
     const manifestType = effectiveType;
     // A lock lost (unrefreshable for its stale time: prune may have collected our packs) must not be committed to.
     (lock ?? deps.heldLock)?.assertHeld();
+    // The last moment a cancel can take effect: after the root is written the snapshot exists.
+    if (deps.signal?.aborted) throw cancelledError(deps.signal);
     const manifest = await repo.saveSnapshotRoot({
       snapshotId,
       createdAt: new Date().toISOString(),
@@ -523,6 +525,11 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
   } finally {
     await lock?.release().catch(() => undefined);
   }
+}
+
+/** A cancelled backup's error: the abort's reason when it is a CANCELLED error (who cancelled it, why). */
+function cancelledError(signal: AbortSignal): WedsyncError {
+  return isWedsyncError(signal.reason, 'CANCELLED') ? signal.reason : new WedsyncError('CANCELLED', 'the backup was cancelled');
 }
 
 /**

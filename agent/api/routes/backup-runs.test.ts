@@ -7,6 +7,7 @@ import { resolveConfig } from '../../cli/config.js';
 import { AgentEventSchema, type AgentEvent } from '../../contract/events.js';
 import { BackupRunResponseSchema, type BackupRun } from '../../contract/backup-run.js';
 import { silentLogger } from '../../logger.js';
+import { waitFor } from '../../../test-support/tier1.js';
 import { startAgent, type RunningAgent } from '../../main.js';
 
 /** Reads SSE events from a response body one at a time (parsed with the contract). */
@@ -40,7 +41,7 @@ describe('emergency backups in the background: progress as events', () => {
   beforeAll(async () => {
     world = await createBackupWorld({ weddings: 4, seed: { organizations: 2 } });
     const orgs = (await world.client.query<{ id: string }>('SELECT id::text FROM organizations ORDER BY created_at, id')).rows.map((r) => r.id);
-    for (const [k, o, role] of [['coordA', orgs[0]!, 'coordinator'], ['viewerA', orgs[0]!, 'viewer'], ['coordB', orgs[1]!, 'coordinator']] as const) {
+    for (const [k, o, role] of [['coordA', orgs[0]!, 'coordinator'], ['viewerA', orgs[0]!, 'viewer'], ['coordB', orgs[1]!, 'coordinator'], ['adminA', orgs[0]!, 'admin'], ['adminB', orgs[1]!, 'admin']] as const) {
       const user = (await world.client.query<{ email: string }>('SELECT email FROM user_profiles WHERE organization_id = $1 AND role = $2 LIMIT 1', [o, role])).rows[0]!;
       token[k] = (await issueToken(world.client, { email: user.email, issuedBy: 'test' })).token;
     }
@@ -108,6 +109,57 @@ describe('emergency backups in the background: progress as events', () => {
     const sync = await call('agent', 'POST', '/api/backup/emergency-backup', { weddingId: weddingA });
     expect(sync.status).toBe(201);
     expect(((await sync.json()) as { type: string }).type).toBe('emergency');
+  });
+
+  it('an admin cancels a running one: it ends failed, CANCELLED with who and why, its job failed with the reason, no snapshot anywhere', async () => {
+    const count = async () => ({
+      catalog: Number((await world.client.query<{ n: string }>('SELECT count(*) AS n FROM backup_snapshots')).rows[0]!.n),
+      repository: (await (await world.reopen()).listSnapshots()).length,
+    });
+    const before = await count();
+    // The guests table locked: the backup starts, then waits for it (no timing involved).
+    const locker = new pg.Client({ connectionString: world.db.url });
+    await locker.connect();
+    let run: BackupRun;
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE guests IN ACCESS EXCLUSIVE MODE');
+      const started = await call('coordA', 'POST', '/api/backup/emergency-backups', { weddingId: weddingA });
+      run = BackupRunResponseSchema.parse(await started.json()).backup;
+      // Only an admin of the wedding's organization may stop it.
+      expect((await call('coordA', 'POST', `/api/backup/emergency-backups/${run.id}/cancel`)).status).toBe(403);
+      expect((await call('viewerA', 'POST', `/api/backup/emergency-backups/${run.id}/cancel`)).status).toBe(403);
+      expect((await call('adminB', 'POST', `/api/backup/emergency-backups/${run.id}/cancel`)).status).toBe(404);
+      expect((await call('adminA', 'POST', `/api/backup/emergency-backups/${run.id}/cancel`, { reason: '' })).status).toBe(400);
+      expect((await call('adminA', 'POST', `/api/backup/emergency-backups/${run.id}/cancel`, { why: 'x' })).status).toBe(400);
+      const cancelled = await call('adminA', 'POST', `/api/backup/emergency-backups/${run.id}/cancel`, { reason: 'wrong wedding picked' });
+      expect(cancelled.status).toBe(202);
+      expect(BackupRunResponseSchema.parse(await cancelled.json()).backup.id).toBe(run.id);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
+    const ended = await waitFor(async () => {
+      const b = BackupRunResponseSchema.parse(await (await call('coordA', 'GET', `/api/backup/emergency-backups/${run.id}`)).json()).backup;
+      return b.state === 'running' ? null : b;
+    }, 'cancelled run ended', 60_000);
+    expect(ended).toMatchObject({ state: 'failed', result: null, error: { code: 'CANCELLED' } });
+    expect(ended.error!.message).toMatch(/^the backup was cancelled by user:.+: wrong wedding picked$/);
+    // Its catalog job says so, with the same reason; nothing of a snapshot is visible.
+    const { rows: jobs } = await world.client.query<{ status: string; error: { code: string; message: string } }>(
+      `SELECT status, error_details AS error FROM backup_jobs WHERE backup_type = 'emergency' AND target_weddings @> ARRAY[$1]::uuid[] ORDER BY created_at DESC LIMIT 1`,
+      [weddingA],
+    );
+    expect(jobs[0]).toEqual({ status: 'failed', error: { code: 'CANCELLED', message: ended.error!.message } });
+    expect(await count()).toEqual(before);
+    // Finished: a second cancel is refused; the cancel is in the audit log.
+    expect((await call('adminA', 'POST', `/api/backup/emergency-backups/${run.id}/cancel`)).status).toBe(409);
+    const { rows: audit } = await world.client.query<{ actor_label: string; wedding_ids: string[]; details: { reason: string } }>(
+      `SELECT actor_label, wedding_ids::text[], details FROM backup_audit_log WHERE action = 'backup.cancel' AND target = $1`,
+      [`backup_run:${run.id}`],
+    );
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ wedding_ids: [weddingA], details: { reason: 'wrong wedding picked' } });
   });
 
   it("a viewer cannot start or watch one; another organization's coordinator gets 404 as if absent", async () => {
