@@ -8,7 +8,9 @@ import { BackupResultSchema, EmergencyBackupRequestSchema, uuidSchema } from './
  * (201 with the result) is unchanged for API clients that simply wait.
  *
  * A run is held in the agent's memory (the snapshot and its job are in the catalog as always):
- * an agent restart forgets runs, and finished ones are kept for an hour.
+ * an agent restart forgets runs, and finished ones are kept for 15 minutes (at most 100). An admin
+ * may cancel a running one (POST /api/backup/emergency-backups/:id/cancel): it then ends `failed`
+ * with error code CANCELLED, its message naming who cancelled it and why.
  */
 export const BackupRunProgressSchema = z.object({
   phase: z.enum(['export', 'photos', 'finish']),
