@@ -6,6 +6,7 @@
 // Usage: npm run build && SMALL=2000 LARGE=10000 ROUNDS=3 node bench/backup-mem-bench.js
 // env: CACHE=<dir> keeps the seeded cluster between runs (default: a temp dir, removed after);
 //      BACKUP_ENV='WEDSYNC_CODEC_THREADS=0 …' extra environment for the backup CLI;
+//      COMPARE_ENV='…' a second configuration, run in the same rounds (order alternating);
 //      TRACE=1 prints the backup's phase log (RSS, heap, buffers after each phase).
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -17,12 +18,16 @@ const SMALL = Number(process.env.SMALL ?? 2000);
 const LARGE = Number(process.env.LARGE ?? 10000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const TRACE = process.env.TRACE === '1';
-const extraEnv = Object.fromEntries(
-  (process.env.BACKUP_ENV ?? '')
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-);
+const parseEnv = (text) =>
+  Object.fromEntries(
+    (text ?? '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+// A second configuration measured in the same rounds (e.g. COMPARE_ENV='WEDSYNC_CODEC_THREADS=1').
+const configs = [{ label: process.env.BACKUP_ENV || 'default settings', env: parseEnv(process.env.BACKUP_ENV) }];
+if (process.env.COMPARE_ENV) configs.push({ label: process.env.COMPARE_ENV, env: parseEnv(process.env.COMPARE_ENV) });
 
 const { startEmbeddedPostgres } = await import(join(ROOT, 'dist/agent/source/embedded.js'));
 const { migrate } = await import(join(ROOT, 'dist/agent/catalog/migrate.js'));
@@ -62,16 +67,16 @@ async function database(weddings) {
   return url;
 }
 
-function cli(url, repo, args) {
+function cli(url, repo, args, extraEnv = {}) {
   const env = { DATABASE_URL: url, WEDSYNC_HOME: join(dir, 'home'), WEDSYNC_REPO: repo, WEDSYNC_PHOTO_STORE: join(dir, 'photos'), WEDSYNC_PASSPHRASE_FILE: passFile, WEDSYNC_LOG_LEVEL: 'warn', ...extraEnv };
   return timed(process.execPath, [BIN, ...args], env);
 }
 
-async function fullBackup(weddings, url, round) {
+async function fullBackup(weddings, url, round, env) {
   const repo = join(dir, `repo-${weddings}-${round}`);
   await rm(repo, { recursive: true, force: true });
   await cli(url, repo, ['init']);
-  const r = await cli(url, repo, ['backup', '--type', 'full', '--json', ...(TRACE ? ['--log-level', 'debug'] : [])]);
+  const r = await cli(url, repo, ['backup', '--type', 'full', '--json', ...(TRACE ? ['--log-level', 'debug'] : [])], env);
   if (TRACE) {
     for (const line of r.stderr.split('\n')) {
       if (!line.includes('backup phase')) continue;
@@ -86,7 +91,8 @@ async function fullBackup(weddings, url, round) {
 const sizes = [SMALL, LARGE];
 const urls = new Map();
 for (const n of sizes) urls.set(n, await database(n));
-const results = new Map(sizes.map((n) => [n, { peak: [], ms: [], dump: [] }]));
+const results = new Map(configs.map((c) => [c.label, new Map(sizes.map((n) => [n, { peak: [], ms: [], ratio: [] }]))]));
+const dumps = new Map(sizes.map((n) => [n, []]));
 const loads = [];
 try {
   for (let round = 0; round < ROUNDS; round++) {
@@ -95,12 +101,16 @@ try {
       const out = join(dir, `dump-${n}.pgdump`);
       const dump = await timed(pgBin('pg_dump'), ['-Fc', '-f', out, urls.get(n)]);
       await rm(out, { force: true });
-      const b = await fullBackup(n, urls.get(n), round);
-      const res = results.get(n);
-      res.dump.push(dump.ms);
-      res.ms.push(b.ms);
-      res.peak.push(b.peakMb);
-      console.error(`round ${round + 1} ${n} weddings: pg_dump ${fmt(dump.ms / 1000)} s, backup ${fmt(b.ms / 1000)} s = ${fmt(b.ms / dump.ms)}×, peak RSS ${fmt(b.peakMb, 0)} MB`);
+      dumps.get(n).push(dump.ms);
+      const order = round % 2 === 0 ? configs : [...configs].reverse();
+      for (const c of order) {
+        const b = await fullBackup(n, urls.get(n), round, c.env);
+        const res = results.get(c.label).get(n);
+        res.ms.push(b.ms);
+        res.peak.push(b.peakMb);
+        res.ratio.push(b.ms / dump.ms);
+        console.error(`round ${round + 1} ${n} weddings [${c.label}]: pg_dump ${fmt(dump.ms / 1000)} s, backup ${fmt(b.ms / 1000)} s = ${fmt(b.ms / dump.ms)}×, peak RSS ${fmt(b.peakMb, 0)} MB`);
+      }
     }
   }
 } finally {
@@ -108,14 +118,14 @@ try {
   if (!keep) await rm(dir, { recursive: true, force: true });
 }
 
-const s = results.get(SMALL);
-const l = results.get(LARGE);
-const lines = [
-  `| measure | ${SMALL} weddings | ${LARGE} weddings |`,
-  '| --- | --- | --- |',
-  `| peak RSS of a full backup (median of ${ROUNDS}; all) | ${fmt(median(s.peak), 0)} MB (${s.peak.map((p) => fmt(p, 0)).join(', ')}) | ${fmt(median(l.peak), 0)} MB (${l.peak.map((p) => fmt(p, 0)).join(', ')}) = ${fmt((100 * (median(l.peak) - median(s.peak))) / median(s.peak), 1)}% more |`,
-  `| full backup wall time (median) | ${fmt(median(s.ms) / 1000)} s = ${fmt(median(s.ms) / median(s.dump))}× pg_dump (${fmt(median(s.dump) / 1000)} s) | ${fmt(median(l.ms) / 1000)} s = ${fmt(median(l.ms) / median(l.dump))}× pg_dump (${fmt(median(l.dump) / 1000)} s) |`,
-  '',
-  `Load average (1 min) during the run: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}. ${Object.keys(extraEnv).length ? `Backup env: ${process.env.BACKUP_ENV}. ` : ''}Command: \`SMALL=${SMALL} LARGE=${LARGE} ROUNDS=${ROUNDS} node bench/backup-mem-bench.js\``,
-];
+const lines = [`| backup settings | measure (median of ${ROUNDS}; all) | ${SMALL} weddings | ${LARGE} weddings |`, '| --- | --- | --- | --- |'];
+for (const c of configs) {
+  const s = results.get(c.label).get(SMALL);
+  const l = results.get(c.label).get(LARGE);
+  const grow = (100 * (median(l.peak) - median(s.peak))) / median(s.peak);
+  lines.push(`| ${c.label} | peak RSS of a full backup | ${fmt(median(s.peak), 0)} MB (${s.peak.map((p) => fmt(p, 0)).join(', ')}) | ${fmt(median(l.peak), 0)} MB (${l.peak.map((p) => fmt(p, 0)).join(', ')}) = ${fmt(grow, 1)}% more |`);
+  lines.push(`| ${c.label} | wall time, × pg_dump -Fc of the same round | ${fmt(median(s.ms) / 1000)} s = ${fmt(median(s.ratio))}× (${s.ratio.map((r) => fmt(r)).join(', ')}) | ${fmt(median(l.ms) / 1000)} s = ${fmt(median(l.ratio))}× (${l.ratio.map((r) => fmt(r)).join(', ')}) |`);
+}
+lines.push(`| pg_dump -Fc | wall time | ${fmt(median(dumps.get(SMALL)) / 1000)} s | ${fmt(median(dumps.get(LARGE)) / 1000)} s |`);
+lines.push('', `Load average (1 min) during the run: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}. Command: \`${process.env.BACKUP_ENV ? `BACKUP_ENV='${process.env.BACKUP_ENV}' ` : ''}${process.env.COMPARE_ENV ? `COMPARE_ENV='${process.env.COMPARE_ENV}' ` : ''}SMALL=${SMALL} LARGE=${LARGE} ROUNDS=${ROUNDS} node bench/backup-mem-bench.js\``);
 console.log(lines.join('\n'));

@@ -58,12 +58,12 @@ describe('MasterIndex (compact, binary)', () => {
     expect(index.hasPack(hex('other pack'))).toBe(false);
   });
 
-  it('anything but a lower-case 64-digit hex id finds nothing (even the same bytes in upper case)', () => {
+  it('anything but a 64-digit hex id finds nothing', () => {
     const index = new MasterIndex();
     const pack = packOf('x', 5);
     index.addPack(pack);
     const id = pack.blobs[2]!.id;
-    for (const bad of [id.toUpperCase(), id.slice(0, 63), `${id}0`, `${id.slice(0, 63)}g`, '', 'nonexistent']) {
+    for (const bad of [id.slice(0, 63), `${id}0`, `${id.slice(0, 63)}g`, `g${id.slice(1)}`, `${id.slice(0, 30)}-${id.slice(31)}`, '', 'nonexistent']) {
       expect(index.has(bad)).toBe(false);
       expect(index.get(bad)).toBeUndefined();
     }

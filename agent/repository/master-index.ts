@@ -2,7 +2,8 @@ import type { BlobType } from './format.js';
 import type { IndexEntry, IndexedPack } from './index-file.js';
 
 const ID_BYTES = 32;
-const HEX64 = /^[0-9a-f]{64}$/;
+/** An id as eight 32-bit words: compared and hashed word by word, in JavaScript, without native calls. */
+const ID_WORDS = ID_BYTES / 4;
 const TYPE_CODES: Readonly<Record<BlobType, number>> = { segment: 0, photo: 1, tree: 2 };
 const TYPES_BY_CODE: readonly BlobType[] = ['segment', 'photo', 'tree'];
 /** Entries the arrays hold before their first growth. */
@@ -14,7 +15,7 @@ const INITIAL_CAPACITY = 1024;
  * that reopens the repository), except through clear().
  *
  * Kept compact, because a backup holds it whole (every blob of the repository) and a restore
- * builds it from every index file: ids as 32 binary bytes side by side in one buffer, the other
+ * builds it from every index file: ids as 32 binary bytes side by side in one typed array, the other
  * fields in typed arrays, and an open-addressing table of entry numbers keyed by the id's first
  * bytes (ids are HMAC-SHA-256 outputs: uniformly spread). About 50 bytes a blob, outside the JS
  * heap, against ~200 bytes of heap objects and strings in a Map of objects — and nothing for the
@@ -22,12 +23,13 @@ const INITIAL_CAPACITY = 1024;
  *
  * Guarantees, as for the Map it replaced: the first location seen for a blob id wins (a blob
  * stored twice by two agents is found in the pack indexed first); a pack is added once; lookups
- * of anything that is not a lower-case 64-digit hex id find nothing.
+ * of anything that is not a 64-digit hex id find nothing.
  */
 export class MasterIndex {
   private capacity = 0;
   private count = 0;
-  private ids = Buffer.alloc(0);
+  /** Entry e's id in words [e * ID_WORDS, (e + 1) * ID_WORDS). */
+  private ids = new Uint32Array(0);
   private packOf = new Uint32Array(0);
   private offsets = new Uint32Array(0);
   private lengths = new Uint32Array(0);
@@ -35,7 +37,9 @@ export class MasterIndex {
   private types = new Uint8Array(0);
   /** Open addressing, linear probing: entry number + 1, 0 = empty. At most half full. */
   private slots = new Uint32Array(0);
-  private readonly key = Buffer.alloc(ID_BYTES);
+  /** The id being looked up or added: its bytes, and the same memory as words. */
+  private readonly keyBytes = Buffer.alloc(ID_BYTES);
+  private readonly keyWords = new Uint32Array(this.keyBytes.buffer, this.keyBytes.byteOffset, ID_WORDS);
 
   private readonly packIds: string[] = [];
   private readonly packSizes: number[] = [];
@@ -58,7 +62,7 @@ export class MasterIndex {
       const slot = this.probe();
       if (this.slots[slot] !== 0) continue; // first seen wins
       const e = this.count++;
-      this.key.copy(this.ids, e * ID_BYTES);
+      this.ids.set(this.keyWords, e * ID_WORDS);
       this.packOf[e] = p;
       this.offsets[e] = blob.offset;
       this.lengths[e] = blob.length;
@@ -117,7 +121,7 @@ export class MasterIndex {
   clear(): void {
     this.capacity = 0;
     this.count = 0;
-    this.ids = Buffer.alloc(0);
+    this.ids = new Uint32Array(0);
     this.packOf = new Uint32Array(0);
     this.offsets = new Uint32Array(0);
     this.lengths = new Uint32Array(0);
@@ -138,23 +142,28 @@ export class MasterIndex {
     return s - 1;
   }
 
-  /** Puts the binary form of `hex` in `key`; false when it is not a 64-digit lower-case hex id. */
+  /**
+   * Puts the binary form of `hex` in the key; false when it is not a 64-digit hex id (Buffer's
+   * hex decoding stops at the first character that is not a hex digit). Upper-case digits name
+   * the same id: ids are written in lower case everywhere, and a lookup only ever finds bytes
+   * that some index file recorded.
+   */
   private loadKey(hex: string): boolean {
-    if (hex.length !== 2 * ID_BYTES || !HEX64.test(hex)) return false;
-    this.key.write(hex, 0, ID_BYTES, 'hex');
-    return true;
+    return hex.length === 2 * ID_BYTES && this.keyBytes.write(hex, 0, ID_BYTES, 'hex') === ID_BYTES;
   }
 
-  /** The slot holding `key`, or the empty slot where it would go. */
+  /** The slot holding the key, or the empty slot where it would go. */
   private probe(): number {
     const mask = this.slots.length - 1;
-    const first = this.key.readUInt32LE(0);
-    for (let i = first & mask; ; i = (i + 1) & mask) {
+    const key = this.keyWords;
+    const ids = this.ids;
+    for (let i = key[0]! & mask; ; i = (i + 1) & mask) {
       const s = this.slots[i]!;
       if (s === 0) return i;
-      const at = (s - 1) * ID_BYTES;
-      // The first word decides nearly every mismatch without a native call.
-      if (this.ids.readUInt32LE(at) === first && this.key.compare(this.ids, at, at + ID_BYTES) === 0) return i;
+      const at = (s - 1) * ID_WORDS;
+      let k = 0;
+      while (k < ID_WORDS && ids[at + k] === key[k]) k++;
+      if (k === ID_WORDS) return i;
     }
   }
 
@@ -163,14 +172,12 @@ export class MasterIndex {
     if (entries <= this.capacity) return;
     let capacity = Math.max(INITIAL_CAPACITY, this.capacity);
     while (capacity < entries) capacity *= 2;
-    const grow = <T extends Uint32Array | Uint8Array>(old: T, make: (n: number) => T): T => {
+    const grow = <T extends Uint32Array | Uint8Array>(old: T, make: (n: number) => T, width = 1): T => {
       const next = make(capacity);
-      next.set(old.subarray(0, this.count));
+      next.set(old.subarray(0, this.count * width));
       return next;
     };
-    const ids = Buffer.alloc(capacity * ID_BYTES);
-    this.ids.copy(ids, 0, 0, this.count * ID_BYTES);
-    this.ids = ids;
+    this.ids = grow(this.ids, (n) => new Uint32Array(n * ID_WORDS), ID_WORDS);
     this.packOf = grow(this.packOf, (n) => new Uint32Array(n));
     this.offsets = grow(this.offsets, (n) => new Uint32Array(n));
     this.lengths = grow(this.lengths, (n) => new Uint32Array(n));
@@ -180,9 +187,10 @@ export class MasterIndex {
     this.slots = new Uint32Array(capacity * 2);
     const mask = this.slots.length - 1;
     for (let e = 0; e < this.count; e++) {
-      let i = this.ids.readUInt32LE(e * ID_BYTES) & mask;
+      let i = this.ids[e * ID_WORDS]! & mask;
       while (this.slots[i] !== 0) i = (i + 1) & mask;
       this.slots[i] = e + 1;
     }
   }
 }
+
