@@ -9,7 +9,12 @@ export function canonicalJson(value: unknown): string {
     // JSON.stringify returns undefined for undefined/functions/symbols; inside arrays JSON writes null.
     return text === undefined ? 'null' : text;
   }
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(',')}]`;
+  if (Array.isArray(value)) {
+    // Arrays of strings, numbers, booleans and nulls (a root's wedding ids: one per wedding)
+    // serialise exactly as JSON.stringify writes them, in one native call.
+    if (value.every(isPlainScalar)) return JSON.stringify(value);
+    return `[${value.map((item) => canonicalJson(item)).join(',')}]`;
+  }
   const record = value as Record<string, unknown>;
   const members: string[] = [];
   for (const key of Object.keys(record).sort()) {
@@ -18,4 +23,10 @@ export function canonicalJson(value: unknown): string {
     members.push(`${JSON.stringify(key)}:${canonicalJson(member)}`);
   }
   return `{${members.join(',')}}`;
+}
+
+/** A value JSON.stringify writes the same way inside an array as canonicalJson does. */
+function isPlainScalar(item: unknown): boolean {
+  const t = typeof item;
+  return item === null || t === 'string' || t === 'boolean' || (t === 'number' && Number.isFinite(item as number));
 }
