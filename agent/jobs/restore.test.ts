@@ -386,6 +386,45 @@ describe('guided restore (real PostgreSQL, folder repository)', () => {
       }
     });
 
+    it('the operation row cannot be written: the schema, created meanwhile, is rolled back — the empty database stays empty, no operation', async () => {
+      const other = await createTestDatabase('rs');
+      try {
+        // The schema transaction runs while the row is written; the row fails once the DDL is in.
+        let schemaSeen = false;
+        const failing: RestoreDeps = {
+          ...deps,
+          recovery: {
+            ...recovery,
+            begin: async () => {
+              for (let i = 0; i < 200 && !schemaSeen; i++) {
+                const c = new pg.Client({ connectionString: other.url });
+                await c.connect();
+                // Another session sees the schema transaction's locks, not its tables.
+                const { rows } = await c.query(`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE d.datname = current_database() AND l.pid <> pg_backend_pid() AND l.mode = 'AccessExclusiveLock'`);
+                await c.end();
+                schemaSeen = rows[0].n > 0;
+                if (!schemaSeen) await new Promise((r) => setTimeout(r, 10));
+              }
+              throw new Error('catalog unavailable (injected)');
+            },
+          },
+        };
+        const req: RestoreRequest = { snapshotId: full.snapshotId, recoveryScope: 'complete', targetUrl: other.url };
+        const { preview, prepared } = await previewRestore(failing, req);
+        const before = (await recovery.list({ limit: 1000 })).length;
+        await expect(startRestore(failing, req, preview.confirmationToken, {}, prepared)).rejects.toThrow(/injected/);
+        expect(schemaSeen).toBe(true);
+        const target = new pg.Client({ connectionString: other.url });
+        await target.connect();
+        const { rows } = await target.query(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'`);
+        await target.end();
+        expect(rows[0].n).toBe(0);
+        expect((await recovery.list({ limit: 1000 })).length).toBe(before);
+      } finally {
+        await other.drop();
+      }
+    });
+
     it('a damaged segment met while loading leaves the empty database empty', async () => {
       const w = full.weddings.find((x) => x.weddingId === weddings[8])!;
       const segment = w.tables['public.guests']![0]!;

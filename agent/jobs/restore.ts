@@ -194,9 +194,10 @@ export async function startRestore(deps: RestoreDeps, request: RestoreRequest, t
   }
   const plan = p.plan;
   const snapshotRows = p.scopes.reduce((a, s) => a + [...s.segments.values()].flat().reduce((b, r) => b + r.rows, 0), 0);
-  let operationId: string;
+  let operationId: string | undefined;
+  let beginning: Promise<string>;
   try {
-    operationId = await deps.recovery.begin({
+    beginning = deps.recovery.begin({
       operationType: operationType(request),
       recoveryScope: plan.recoveryScope,
       backupSnapshotId: plan.snapshotId,
@@ -214,18 +215,102 @@ export async function startRestore(deps: RestoreDeps, request: RestoreRequest, t
     await p.release();
     throw err;
   }
-  const ready = p;
-  const run = () => execute(deps, ready, operationId, claims.live);
+  // An empty target: its schema is created while the operation's row is written, committed only
+  // once that row exists (not when restores take turns with backups: the load waits its turn).
+  const prep = p;
+  const early = p.emptyTarget && !deps.exclusive ? startEmptyLoad(deps, prep, () => operationId, beginning) : undefined;
+  try {
+    operationId = await beginning;
+  } catch (err) {
+    // The schema transaction rolls back (its `ready` failed): nothing changed.
+    await early?.result.catch(() => undefined);
+    await p.release();
+    throw err;
+  }
+  const id = operationId;
+  const run = () => execute(deps, prep, id, claims.live, early);
   const done = deps.exclusive ? deps.exclusive(run) : run();
   // The caller may not wait; the outcome is in the catalog either way.
   done.catch(() => undefined);
-  return { operation: (await deps.recovery.get(operationId))!, done };
+  return { operation: (await deps.recovery.get(id))!, done };
 }
 
-async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: string, liveDigest: string): Promise<RecoveryOperation> {
+/** Photo files a restore writes back: where, which, their bytes (read and checked before anything changes). */
+interface PhotoWork {
+  photo: { store: BlobStore | null; skipped?: string };
+  toWrite: Awaited<ReturnType<typeof photosToWrite>>;
+  blobs: Map<string, Buffer>;
+}
+
+async function photoWork(deps: RestoreDeps, p: PreparedRestore): Promise<PhotoWork> {
+  const photo = photoTarget(deps, p);
+  const toWrite = photo.store ? await photosToWrite(photo.store, p.plan.photos) : [];
+  const blobs = photo.store ? await loadPhotoBlobs(deps.repo, toWrite) : new Map<string, Buffer>();
+  return { photo, toWrite, blobs };
+}
+
+/** A complete restore into an empty database under way (startEmptyLoad). */
+interface EmptyLoad {
+  /** The load's outcome; rejects when it fails (the database is then as it was). */
+  result: Promise<ApplyResult>;
+  photos: Promise<PhotoWork>;
+  /** Photo files written so far. */
+  written(): number;
+}
+
+/**
+ * Starts a complete restore into an empty database. Its schema transaction starts at once, but
+ * commits — the first change anyone can see — only once `ready` resolved (the operation's row
+ * written) and the photo files in scope were read and checked; if either fails it rolls back
+ * and nothing changed. `operationId` names the operation in progress reports and logs once known.
+ */
+function startEmptyLoad(deps: RestoreDeps, p: PreparedRestore, operationId: () => string | undefined, ready: Promise<unknown>): EmptyLoad {
+  const photos = photoWork(deps, p);
+  // Awaited later (the schema's COMMIT, execute): a rejection before then is no unhandled one.
+  photos.catch(() => undefined);
+  const gate = Promise.all([ready, photos]);
+  gate.catch(() => undefined);
+  let written = 0;
+  const progress = (phase: RestoreProgress['phase'], done: number, total: number) => {
+    const id = operationId();
+    if (id) deps.onProgress?.(id, { phase, done, total });
+  };
+  const result = p.target.restoreIntoEmpty({
+    preDataSql: p.manifest.schema.sql,
+    postDataSql: p.manifest.schema.postDataSql ?? '',
+    tables: p.scopes.map((scope) => {
+      const refs = [...scope.segments.values()].flat();
+      return {
+        table: scope.table,
+        bytes: refs.reduce((a, r) => a + r.rawBytes, 0),
+        segments: new Map([...scope.segments].map(([key, list]) => [key, list.map((r) => r.id)])),
+        read: () => streamSegments(deps.repo, p.plan, refs.map((r) => r.id)),
+      };
+    }),
+    sequences: p.manifest.schema.sequences,
+    parallelism: deps.parallelism ?? 2,
+    ready: gate,
+    onPhase: progress,
+    onTableTimes: (table, ms) => deps.logger.debug({ operationId: operationId(), table, ...ms }, 'restore table loaded'),
+    onStepTimes: (ms) => deps.logger.debug({ operationId: operationId(), ...ms }, 'restore into an empty database: steps'),
+    onCleanupErrors: (errors) => deps.logger.error({ operationId: operationId(), errors }, 'restore failed, and these objects it created could not be dropped again'),
+    // Photo files go back last, inside the last transaction: a failure there undoes the rows too.
+    beforeCommit: async () => {
+      const { photo, toWrite, blobs } = await photos;
+      if (!photo.store || !toWrite.length) return;
+      progress('photos', 0, toWrite.length);
+      written = await writePhotos(photo.store, toWrite, blobs);
+    },
+  });
+  result.catch(() => undefined);
+  return { result, photos, written: () => written };
+}
+
+async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: string, liveDigest: string, early?: EmptyLoad): Promise<RecoveryOperation> {
   const started = Date.now();
   const progress = (phase: RestoreProgress['phase'], done = 0, total = 0) => deps.onProgress?.(operationId, { phase, done, total });
   let recoveryPoint: string | null = null;
+  let load: EmptyLoad | undefined = early;
   try {
     // Streamed and not yet diffed (no preview in this process): read and check every segment
     // once, holding none, so a damaged one refuses the restore before anything changes.
@@ -233,10 +318,10 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
       for await (const _ of streamSegments(deps.repo, p.plan, [...planSegmentIds(p)])) void _;
       p.checked = true;
     }
+    // An empty target: the load (maybe started already, see startRestore) does the photo files.
+    load = p.emptyTarget ? (early ?? startEmptyLoad(deps, p, () => operationId, Promise.resolve())) : undefined;
     // Photo files: which to write, and their bytes checked, before anything changes.
-    const photo = photoTarget(deps, p);
-    const toWrite = photo.store ? await photosToWrite(photo.store, p.plan.photos) : [];
-    const photoBlobs = photo.store ? await loadPhotoBlobs(deps.repo, toWrite) : new Map<string, Buffer>();
+    const { photo, toWrite, blobs: photoBlobs } = load ? await load.photos : await photoWork(deps, p);
 
     // The recovery point: exactly the rows the apply will overwrite. Taken inside the apply
     // transaction once it holds the locks (nothing to keep in an empty database), through that
@@ -275,6 +360,8 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
       progress('photos', 0, toWrite.length);
       photosWritten = await writePhotos(photo.store, toWrite, photoBlobs);
     };
+    const emptyLoad = load;
+    const written = () => (emptyLoad ? emptyLoad.written() : photosWritten);
     const onPhase = (phase: 'apply' | 'verify' | 'commit', done: number, total: number) => progress(phase, done, total);
     // The operation's outcome, from what the apply did: recorded inside the apply transaction
     // when the catalog lives in the target database, so a crash right after COMMIT still leaves
@@ -295,38 +382,19 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
           tables: result.changes,
           byDataType,
           photosInScope: p.plan.photos.length,
-          photosWritten,
+          photosWritten: written(),
           ...(photo.store && p.request.targetPhotoStore ? { photoStore: p.request.targetPhotoStore } : {}),
           ...(photo.skipped ? { photosSkipped: photo.skipped } : {}),
         },
-        successMetrics: { verified: true, recoveryPoint, ...result.verification, sequencesAdvanced: result.sequencesAdvanced, photosChecked: photosWritten, ...(photo.skipped ? { photosNotRestored: p.plan.photos.length } : {}) },
+        successMetrics: { verified: true, recoveryPoint, ...result.verification, sequencesAdvanced: result.sequencesAdvanced, photosChecked: written(), ...(photo.skipped ? { photosNotRestored: p.plan.photos.length } : {}) },
         actualDurationMs: Date.now() - started,
       });
     };
     const catalogIsTarget = p.target.url === deps.liveUrl;
     progress('apply', 0, p.scopes.length);
     let result: ApplyResult;
-    if (p.emptyTarget) {
-      result = await p.target.restoreIntoEmpty({
-        preDataSql: p.manifest.schema.sql,
-        postDataSql: p.manifest.schema.postDataSql ?? '',
-        tables: p.scopes.map((scope) => {
-          const refs = [...scope.segments.values()].flat();
-          return {
-            table: scope.table,
-            bytes: refs.reduce((a, r) => a + r.rawBytes, 0),
-            segments: new Map([...scope.segments].map(([key, list]) => [key, list.map((r) => r.id)])),
-            read: () => streamSegments(deps.repo, p.plan, refs.map((r) => r.id)),
-          };
-        }),
-        sequences: p.manifest.schema.sequences,
-        parallelism: deps.parallelism ?? 2,
-        onPhase,
-        onTableTimes: (table, ms) => deps.logger.debug({ operationId, table, ...ms }, 'restore table loaded'),
-        onStepTimes: (ms) => deps.logger.debug({ operationId, ...ms }, 'restore into an empty database: steps'),
-        onCleanupErrors: (errors) => deps.logger.error({ operationId, errors }, 'restore failed, and these objects it created could not be dropped again'),
-        beforeCommit: writeBack,
-      });
+    if (load) {
+      result = await load.result;
     } else {
       // A complete restore streams each table's segments into its stage (bounded memory); the
       // others hold their few weddings' segments, read and checked when the plan was made.
@@ -368,6 +436,8 @@ async function execute(deps: RestoreDeps, p: PreparedRestore, operationId: strin
       .catch((e: unknown) => deps.logger.error({ operationId, err: (e as Error).message }, 'could not record the failed restore'));
     throw error;
   } finally {
+    // A load that failed early (photo files) ends its own transaction before the target closes.
+    await load?.result.catch(() => undefined);
     await p.release();
   }
 }

@@ -38,6 +38,12 @@ export interface EmptyRestoreOptions {
   beforeCommit?: () => Promise<void>;
   /** Where a table's time went (ms): reading its segments into COPY, keys and indexes, verification. */
   onTableTimes?: (table: string, ms: { copy: number; keys: number; verify: number }) => void;
+  /**
+   * Awaited in the schema transaction before its COMMIT, the first change anyone can see: the
+   * caller's bookkeeping (the operation's row) runs meanwhile. A rejection rolls the schema back
+   * and fails the restore with that reason; nothing changed.
+   */
+  ready?: Promise<unknown>;
   /** Test hook: in the schema transaction, after its DDL, before its COMMIT. */
   beforeSchemaCommit?: () => Promise<void>;
   /** Objects of the schema that could not be dropped again after a failure (statement: error). */
@@ -180,6 +186,14 @@ async function verifyLoaded(client: pg.Client, table: ApplyTable['table'], expec
   return v;
 }
 
+/**
+ * The schema and each table commit without waiting for the WAL flush: nothing is done until the
+ * last transaction, whose COMMIT waits (synchronous_commit on) — and the WAL is flushed in order,
+ * so that COMMIT makes every earlier one durable too. A crash before it leaves a half-restored
+ * database, as a crash between those commits always could; the restore is not reported done.
+ */
+const ASYNC_COMMIT = 'SET LOCAL synchronous_commit = off';
+
 /** `settings`: the session settings of `client`, given to every extra connection too (restore-target.ts). */
 export async function restoreIntoEmpty(client: pg.Client, url: string, options: EmptyRestoreOptions, settings: SessionSettings = []): Promise<ApplyResult> {
   const total = options.tables.length;
@@ -202,12 +216,14 @@ export async function restoreIntoEmpty(client: pg.Client, url: string, options: 
     // later (the tables load on other connections, so the schema must be committed first) drops
     // exactly that again — tables, but also the functions, types, sequences and schemas.
     await inTransaction(client, url, async () => {
+      await client.query(ASYNC_COMMIT);
       const before = await catalogObjects(client);
       await client.query(ddl.preData);
       // Known before COMMIT: a connection lost during it leaves the outcome unknown, and dropping
       // objects that were rolled back anyway (IF EXISTS) costs nothing.
       created = await createdInTransaction(client, before);
       await options.beforeSchemaCommit?.();
+      await options.ready;
     });
     const preData = step();
     const refused = (await opening).find((r) => r.status === 'rejected');
@@ -227,6 +243,7 @@ export async function restoreIntoEmpty(client: pg.Client, url: string, options: 
             const lap = stopwatch();
             await inTransaction(worker, url, async () => {
               const target = quoteQualified(t.table.qualified);
+              await worker.query(ASYNC_COMMIT);
               await worker.query(`TRUNCATE ${target}`);
               // Segments go into COPY as they are decoded (the database parses while we decrypt);
               // counted, and the sampled ones kept, to compare with the rows afterwards.
@@ -261,6 +278,8 @@ export async function restoreIntoEmpty(client: pg.Client, url: string, options: 
 
     options.onPhase?.('verify', total, total);
     const sequencesAdvanced = await inTransaction(client, url, async () => {
+      // This COMMIT waits for the WAL to reach the disk, and with it every commit before it.
+      await client.query('SET LOCAL synchronous_commit = on');
       for (const stmt of ddl.postData) await client.query(stmt);
       let n = 0;
       for (const s of options.sequences) {

@@ -51,14 +51,21 @@ const FORMAT_SETTINGS = ['DateStyle', 'IntervalStyle', 'TimeZone', 'extra_float_
  * whose text-format settings this session copies — for restores into another database.
  */
 export async function openRestoreTarget(url: string, settingsFrom?: string): Promise<RestoreTarget> {
-  let settings: SessionSettings = [];
-  if (settingsFrom && settingsFrom !== url) {
-    settings = await withClient(settingsFrom, async (c) => {
-      const { rows } = await c.query<{ name: string; value: string }>(`SELECT name, current_setting(name) AS value FROM unnest($1::text[]) AS name`, [FORMAT_SETTINGS]);
-      return rows.map((r): [string, string] => [r.name, r.value]);
-    });
+  // The live database's settings and the target's connection at once: two handshakes, one wait.
+  const reading: Promise<SessionSettings> =
+    settingsFrom && settingsFrom !== url
+      ? withClient(settingsFrom, async (c) => {
+          const { rows } = await c.query<{ name: string; value: string }>(`SELECT name, current_setting(name) AS value FROM unnest($1::text[]) AS name`, [FORMAT_SETTINGS]);
+          return rows.map((r): [string, string] => [r.name, r.value]);
+        })
+      : Promise.resolve([]);
+  const [read, connected] = await Promise.allSettled([reading, connect(url, { applicationName: 'wedsync-backup restore' })]);
+  if (read.status === 'rejected' || connected.status === 'rejected') {
+    if (connected.status === 'fulfilled') await connected.value.end().catch(() => undefined);
+    throw read.status === 'rejected' ? read.reason : (connected as PromiseRejectedResult).reason;
   }
-  const client: pg.Client = await connect(url, { applicationName: 'wedsync-backup restore' });
+  const settings = read.value;
+  const client: pg.Client = connected.value;
   try {
     await applySettings(client, settings);
   } catch (err) {

@@ -36,37 +36,36 @@ export async function openRestoreSession(ctx: CommandContext, options: { photos:
   // The key derivation (scrypt) runs in the thread pool: start it first, load the rest meanwhile.
   const repoOpening = given ? Promise.resolve(given) : import('../repo.js').then(({ openRepo }) => openRepo(ctx.config.repo, requirePassphrase(ctx.config), ctx.logger));
   repoOpening.catch(() => undefined);
-  const [{ openCatalog }, { openRecoveryCatalog }, { openRestoreTarget }, { openBackupSource }, { ConfirmationTokens }, { schemaMap, openPhotoStore }, { openTogether, opening }] = await Promise.all([
-    import('../../catalog/catalog.js'),
-    import('../../catalog/recovery.js'),
-    import('../../source/restore-target.js'),
-    import('../../source/backup-source.js'),
-    import('../../jobs/restore-token.js'),
-    import('../services.js'),
-    import('../open-together.js'),
-  ]);
+  const [{ openCatalog }, { openRecoveryCatalog }, { openRestoreTarget }, { openBackupSource }, { ConfirmationTokens }, { schemaMap, openPhotoStore }, { openTogether, opening }, { openAuditLog }, { auditingRecoveryCatalog }] =
+    await Promise.all([
+      import('../../catalog/catalog.js'),
+      import('../../catalog/recovery.js'),
+      import('../../source/restore-target.js'),
+      import('../../source/backup-source.js'),
+      import('../../jobs/restore-token.js'),
+      import('../services.js'),
+      import('../open-together.js'),
+      import('../../catalog/audit.js'),
+      import('../../catalog/audit-recovery.js'),
+    ]);
   const map = schemaMap(ctx.config);
   const photos: Promise<Awaited<ReturnType<typeof openPhotoStore>>> = !options.photos
     ? Promise.resolve(null)
     : options.photoStore
       ? import('../../storage/open.js').then(({ openBlobStore }) => openBlobStore(options.photoStore!, { create: true }))
       : openPhotoStore(ctx.config, ctx.logger);
-  const { repo, catalog, recovery, photoStore } = await openTogether({
+  // Restores and undos run from the command line are sensitive actions: into the audit log, as
+  // the API's are (the API records them itself, so only the CLI wraps its catalog).
+  const { repo, catalog, recovery, photoStore, auditLog } = await openTogether({
     repo: opening(repoOpening, (r) => (given ? undefined : r.store.close())),
     catalog: opening(openCatalog(url), (c) => c.close()),
     recovery: opening(openRecoveryCatalog(url), (c) => c.close()),
     photoStore: opening(photos, (p) => p.close()),
+    auditLog: opening(openAuditLog(url), (a) => a.close()),
   });
   const closeRepo = async () => {
     if (!given) await repo.store.close();
   };
-  // Restores and undos run from the command line are sensitive actions: into the audit log, as
-  // the API's are (the API records them itself, so only the CLI wraps its catalog).
-  const [{ openAuditLog }, { auditingRecoveryCatalog }] = await Promise.all([import('../../catalog/audit.js'), import('../../catalog/audit-recovery.js')]);
-  const auditLog = await openAuditLog(url).catch(async (err: unknown) => {
-    await Promise.all([closeRepo(), catalog.close(), recovery.close(), photoStore?.close()]);
-    throw err;
-  });
   const audited = auditingRecoveryCatalog(recovery, auditLog, 'cli', (err) => ctx.logger.warn({ err: (err as Error).message }, 'restore: audit row not written'));
   const deps: RestoreDeps = {
     repo,
