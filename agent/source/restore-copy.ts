@@ -1,43 +1,17 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { WedsyncError } from '../contract/errors.js';
+import { copyFrom } from './copy-from.js';
 import { databaseError } from './db.js';
 import { quoteIdent } from './introspect.js';
 
 /** Helpers shared by the restore writers (merge into a live database, load into an empty one). */
 
-/** Bytes sent per COPY message at least: segments are small, and each write is a system call. */
-const COPY_BATCH = 256 * 1024;
-
-async function* batched(parts: Iterable<Buffer> | AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let batch: Buffer[] = [];
-  let size = 0;
-  for await (const p of parts) {
-    const last = batch[batch.length - 1];
-    // Segments decoded together (one range, by a codec worker) lie side by side in one buffer:
-    // widen the view instead of copying them into a new one.
-    if (last && last.buffer === p.buffer && last.byteOffset + last.length === p.byteOffset) {
-      batch[batch.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + p.length);
-    } else {
-      batch.push(p);
-    }
-    size += p.length;
-    if (size >= COPY_BATCH) {
-      yield batch.length === 1 ? batch[0]! : Buffer.concat(batch, size);
-      batch = [];
-      size = 0;
-    }
-  }
-  if (size) yield batch.length === 1 ? batch[0]! : Buffer.concat(batch, size);
-}
-
-/** Streams snapshot segments (COPY text, as stored) into `target (columns)` with COPY FROM STDIN. */
+/**
+ * Streams snapshot segments (COPY text, as stored) into `target (columns)` with COPY FROM STDIN
+ * (copy-from.ts: each segment sent as it is, no copy into batches). Returns the rows COPY took.
+ */
 export async function copyIn(client: pg.Client, target: string, columns: string[], parts: Iterable<Buffer> | AsyncIterable<Buffer>, options = ''): Promise<number> {
-  const { from } = await import('pg-copy-streams');
-  const stream = client.query(from(`COPY ${target} (${columns.map(quoteIdent).join(', ')}) FROM STDIN${options ? ` WITH (${options})` : ''}`));
-  await pipeline(Readable.from(batched(parts), { objectMode: false }), stream);
-  return stream.rowCount;
+  return copyFrom(client, `COPY ${target} (${columns.map(quoteIdent).join(', ')}) FROM STDIN${options ? ` WITH (${options})` : ''}`, parts);
 }
 
 /**
