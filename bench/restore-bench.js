@@ -9,6 +9,7 @@
 //   N=2000 node bench/restore-bench.js        REPEAT=5 for more one-wedding runs
 //   PG_BIN=/usr/lib/postgresql/15/bin         where pg_dump / pg_restore live
 //   ONE_ONLY=1                                only the one-wedding restore (e.g. N=10000 for scaling)
+//   ROUNDS=3                                  complete restore vs pg_restore: rounds, interleaved (medians)
 //   LARGE=10000                               also the one-wedding restore at LARGE weddings (own database
 //                                             and repository in the same cluster, same run): CPU ratio
 import { execFile, spawn } from 'node:child_process';
@@ -122,41 +123,52 @@ try {
     const excluded = ['backup_jobs', 'backup_snapshots', 'recovery_operations', 'wedsync_schema_migrations', 'wedsync_change_journal', 'wedsync_audit_log', 'wedsync_api_tokens'];
     const pgDump = await timed(() => run(join(PG_BIN, 'pg_dump'), ['-Fc', '-f', dumpFile, ...excluded.flatMap((t) => ['-T', t]), '-d', url]));
     log(`pg_dump ${fmt(pgDump)}`);
-    // Each restore twice, in the order ours, theirs, theirs, ours: whatever the cluster does in
-    // the background (checkpoints) falls on both alike. Each into a new empty database.
+    // ROUNDS rounds (default 3), each both restores back to back, the order alternating (ours
+    // first, then theirs first, …): whatever the cluster or the neighbours do falls on both
+    // alike. Each into a new empty database. Medians are compared; the load is sampled per run.
+    const ROUNDS = Number(process.env.ROUNDS ?? 3);
     const oursRuns = [];
     const theirsRuns = [];
     let round = 0;
     const restoreOurs = async () => {
       const db = `restore_target_${++round}`;
       await query(admin, `CREATE DATABASE ${db} TEMPLATE template0`);
+      const load = loadavg()[0];
       const r = await cli(['restore', backup.json.snapshotId, '--scope', 'complete', '--target-url', cluster.urlFor(db), '--yes'], env);
-      log(`complete restore into an empty database ${fmt(r.ms)}${r.cpuMs !== null ? `, CPU ${fmt(r.cpuMs)}` : ''}`);
-      oursRuns.push({ ...r, db });
+      log(`complete restore into an empty database ${fmt(r.ms)}${r.cpuMs !== null ? `, CPU ${fmt(r.cpuMs)}` : ''} (load ${load.toFixed(1)})`);
+      oursRuns.push({ ...r, db, load });
     };
     const restoreTheirs = async () => {
       const db = `pgrestore_target_${++round}`;
       await query(admin, `CREATE DATABASE ${db} TEMPLATE template0`);
+      const load = loadavg()[0];
       const ms = await timed(() => run(join(PG_BIN, 'pg_restore'), ['-d', cluster.urlFor(db), dumpFile]));
-      log(`pg_restore ${fmt(ms)}`);
-      theirsRuns.push({ ms, db });
+      log(`pg_restore ${fmt(ms)} (load ${load.toFixed(1)})`);
+      theirsRuns.push({ ms, db, load });
     };
-    await restoreOurs();
-    await restoreTheirs();
-    await restoreTheirs();
-    await restoreOurs();
+    for (let i = 0; i < ROUNDS; i++) {
+      if (i % 2 === 0) {
+        await restoreOurs();
+        await restoreTheirs();
+      } else {
+        await restoreTheirs();
+        await restoreOurs();
+      }
+    }
     for (const r of [...oursRuns, ...theirsRuns]) {
       if (JSON.stringify(await fingerprint(cluster.urlFor(r.db))) !== JSON.stringify(source)) throw new Error(`${r.db} differs from the source: the comparison would be meaningless`);
+      await query(admin, `DROP DATABASE ${r.db}`);
     }
-    const fastest = (runs) => runs.reduce((a, b) => (b.ms < a.ms ? b : a));
-    const complete = fastest(oursRuns);
-    const pgRestore = fastest(theirsRuns).ms;
+    const ours = median(oursRuns.map((r) => r.ms));
+    const theirs = median(theirsRuns.map((r) => r.ms));
+    const loads = [...oursRuns, ...theirsRuns].map((r) => r.load);
+    const pairs = oursRuns.map((r, i) => r.ms / theirsRuns[i].ms);
     lines.push(
-      `| complete restore into an empty database, whole CLI process (best of ${oursRuns.length}) | ${fmt(complete.ms)} | ${(complete.ms / pgRestore).toFixed(2)}× pg_restore (runs ${oursRuns.map((r) => fmt(r.ms)).join(', ')})${complete.cpuMs !== null ? `; CLI CPU ${fmt(complete.cpuMs)}` : ''}; target ≤ 1.0× |`,
-      `| pg_restore of a pg_dump -Fc into an empty database (best of ${theirsRuns.length}) | ${fmt(pgRestore)} | runs ${theirsRuns.map((r) => fmt(r.ms)).join(', ')}; same tables, same cluster |`,
+      `| complete restore into an empty database, whole CLI process (median of ${oursRuns.length}) | ${fmt(ours)} | **${(ours / theirs).toFixed(2)}× pg_restore** (medians); per round ${pairs.map((x) => `${x.toFixed(2)}×`).join(', ')}; runs ${oursRuns.map((r) => fmt(r.ms)).join(', ')}${oursRuns[0].cpuMs !== null ? `; CLI CPU median ${fmt(median(oursRuns.map((r) => r.cpuMs)))}` : ''}; target ≤ 1.0× |`,
+      `| pg_restore of a pg_dump -Fc into an empty database (median of ${theirsRuns.length}) | ${fmt(theirs)} | runs ${theirsRuns.map((r) => fmt(r.ms)).join(', ')}; same tables, same cluster |`,
       `| pg_dump -Fc (for reference) | ${fmt(pgDump)} | |`,
       '',
-      'Every restored database was checked equal to the source (row counts and md5 of every table).',
+      `Every restored database was checked equal to the source (row counts and md5 of every table). Load average (1 min) at the start of each run: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}.`,
     );
   }
   // 3. The same one-wedding restore at LARGE weddings: its cost should not follow the database's size.

@@ -1,14 +1,13 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WedsyncError } from '../contract/errors.js';
 import { LocalBlobStore } from '../storage/local/local-store.js';
 import { BlobCodec, SEAL_OVERHEAD } from './codec.js';
-import { availableParallelism } from 'node:os';
-import { CodecPool, closeCodecPool, codecPool, codecThreads, poolFor, sealPoolFor } from './codec-pool.js';
+import { CodecPool, closeCodecPool, codecPool, codecThreads, poolFor, readPoolFor, sealPoolFor } from './codec-pool.js';
 import { openChecked } from './codec-tasks.js';
 import { AAD, packName } from './format.js';
 import { initRepository, openRepository } from './repository.js';
@@ -190,6 +189,10 @@ describe('repository reads through the pool (real files)', () => {
     // Sealing: on the pool when threads are asked for; by default only with two or more codec threads.
     expect(sealPoolFor(0, { env: { WEDSYNC_CODEC_THREADS: '1' } })).toBe(codecPool());
     expect(sealPoolFor(0, { env: {} })).toBe(availableParallelism() <= 2 ? null : codecPool());
+    // Reading: likewise (a complete restore on two cores decodes inline).
+    expect(readPoolFor(0)).toBe(codecPool());
+    expect(readPoolFor(0, { env: { WEDSYNC_CODEC_THREADS: '1' } })).toBe(codecPool());
+    expect(readPoolFor(0, { env: {} })).toBe(availableParallelism() <= 2 ? null : codecPool());
 
     // Flip one byte inside blob 7 in its pack file on disk.
     const entry = reader.blobEntry(ids[7]!)!;

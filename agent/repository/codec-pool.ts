@@ -221,9 +221,8 @@ export function poolFor(bytes: number, minBytes = OFFLOAD_MIN_BYTES): CodecPool 
 }
 
 /**
- * The shared pool for sealing `bytes` of new blobs (a backup), or null: seal inline. Reads use
- * the pool whenever poolFor says so; sealing also needs at least two codec threads (3 cores or
- * more) unless WEDSYNC_CODEC_THREADS asks for threads explicitly. Measured on a 2-core machine
+ * The shared pool for sealing `bytes` of new blobs (a backup), or null: seal inline. Sealing
+ * (as reading: readPoolFor) needs at least two codec threads (3 cores or more) unless WEDSYNC_CODEC_THREADS asks for threads explicitly. Measured on a 2-core machine
  * (bench/RESULTS.md, issue 3 memory rows), one sealing thread bought no wall time — the main
  * thread, the worker and PostgreSQL's COPY backends share the two cores — and cost 80–110 MB of
  * peak RSS (the worker's isolate and the batches in flight), which put a full backup of 10,000
@@ -234,6 +233,20 @@ export function sealPoolFor(bytes: number, opts: { minBytes?: number; env?: Node
   const explicit = env['WEDSYNC_CODEC_THREADS'] !== undefined && env['WEDSYNC_CODEC_THREADS'] !== '';
   if (!explicit && codecThreads(env) < 2) return null;
   return poolFor(bytes, opts.minBytes);
+}
+
+/**
+ * The shared pool for reading `bytes` of blobs (forEachBlob: a complete restore decoding
+ * segments for COPY), or null: decode inline. Like sealPoolFor: at least two codec threads (3
+ * cores or more) unless WEDSYNC_CODEC_THREADS asks for threads explicitly. On two cores the
+ * restore's two loading backends keep both busy, so one decoding thread only added its own
+ * overhead: measured on a 2-core machine, ~0.3 s more CPU for a 2000-wedding restore, no faster.
+ */
+export function readPoolFor(bytes: number, opts: { env?: NodeJS.ProcessEnv } = {}): CodecPool | null {
+  const env = opts.env ?? process.env;
+  const explicit = env['WEDSYNC_CODEC_THREADS'] !== undefined && env['WEDSYNC_CODEC_THREADS'] !== '';
+  if (!explicit && codecThreads(env) < 2) return null;
+  return poolFor(bytes);
 }
 
 /**

@@ -59,7 +59,7 @@ import {
 } from '../contract/manifest.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { BlobCodec, type MasterKey, sha256Hex } from './codec.js';
-import { poolFor } from './codec-pool.js';
+import { readPoolFor } from './codec-pool.js';
 import { openChecked } from './codec-tasks.js';
 import { type RepositoryConfig, configSchema, openConfig, sealConfig } from './config.js';
 import {
@@ -526,7 +526,7 @@ export class Repository {
     }
     // Much to decode (a complete restore): worker threads decode while the next ranges are read
     // and the caller consumes; a little (one wedding): inline, no thread start-up.
-    const pool = poolFor(ranges.reduce((a, r) => a + (r.end - r.start), 0));
+    const pool = readPoolFor(ranges.reduce((a, r) => a + (r.end - r.start), 0));
     await mapLimit(ranges, READ_CONCURRENCY, async (range) => {
       const name = packName(range.packId);
       const bytes = await this.store.getRange(name, range.start, range.end - range.start);
