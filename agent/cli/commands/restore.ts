@@ -30,7 +30,10 @@ export interface RestoreSession {
  * opened (created when a folder is missing) instead of the configured one; failing to open it
  * fails the command, since the user asked for it.
  */
-export async function openRestoreSession(ctx: CommandContext, options: { photos: boolean; repo?: Repository; photoStore?: string | undefined }): Promise<RestoreSession> {
+export async function openRestoreSession(
+  ctx: CommandContext,
+  options: { photos: boolean; repo?: Repository; photoStore?: string | undefined; target?: { url: string | undefined } },
+): Promise<RestoreSession> {
   const url = requireDatabaseUrl(ctx.config);
   const given = options.repo;
   // The key derivation (scrypt) runs in the thread pool: start it first, load the rest meanwhile.
@@ -48,6 +51,23 @@ export async function openRestoreSession(ctx: CommandContext, options: { photos:
       import('../../catalog/audit.js'),
       import('../../catalog/audit-recovery.js'),
     ]);
+  // `target`: the restore's target (another database, or the live one) connects while the key
+  // derivation runs; the plan's first openTarget of that database takes it (errors surface there).
+  const targetArgs: [string, string?] = options.target?.url ? [options.target.url, url] : [url];
+  let early: Promise<Awaited<ReturnType<typeof openRestoreTarget>>> | null = options.target ? openRestoreTarget(...targetArgs) : null;
+  early?.catch(() => undefined);
+  const openTarget: typeof openRestoreTarget = (u, from) => {
+    const taken = early;
+    early = null;
+    if (taken && u === targetArgs[0] && from === targetArgs[1]) return taken;
+    taken?.then((t) => t.close()).catch(() => undefined);
+    return openRestoreTarget(u, from);
+  };
+  const closeEarly = async () => {
+    const taken = early;
+    early = null;
+    await taken?.then((t) => t.close()).catch(() => undefined);
+  };
   const map = schemaMap(ctx.config);
   const photos: Promise<Awaited<ReturnType<typeof openPhotoStore>>> = !options.photos
     ? Promise.resolve(null)
@@ -62,6 +82,9 @@ export async function openRestoreSession(ctx: CommandContext, options: { photos:
     recovery: opening(openRecoveryCatalog(url), (c) => c.close()),
     photoStore: opening(photos, (p) => p.close()),
     auditLog: opening(openAuditLog(url), (a) => a.close()),
+  }).catch(async (err: unknown) => {
+    await closeEarly();
+    throw err;
   });
   const closeRepo = async () => {
     if (!given) await repo.store.close();
@@ -72,7 +95,7 @@ export async function openRestoreSession(ctx: CommandContext, options: { photos:
     map,
     logger: ctx.logger,
     liveUrl: url,
-    openTarget: openRestoreTarget,
+    openTarget,
     recovery: audited,
     tokens: new ConfirmationTokens(),
     photoStore,
@@ -84,7 +107,7 @@ export async function openRestoreSession(ctx: CommandContext, options: { photos:
     deps,
     catalog,
     close: async () => {
-      await Promise.all([catalog.close(), recovery.close(), auditLog.close(), closeRepo(), photoStore?.close()]);
+      await Promise.all([catalog.close(), recovery.close(), auditLog.close(), closeRepo(), photoStore?.close(), closeEarly()]);
     },
   };
 }
@@ -225,7 +248,7 @@ export async function run(ctx: CommandContext, opts: Record<string, unknown>, ar
   await checkTargetUrl(targetUrl, targetPhotoStore);
   // Photo files only go to the live photo store, or to one named for the other database.
   const photos = (!targetUrl || Boolean(targetPhotoStore)) && (scope !== 'selective' || Boolean(dataTypes?.includes('photos')));
-  const session = await openRestoreSession(ctx, { photos, photoStore: targetPhotoStore });
+  const session = await openRestoreSession(ctx, { photos, photoStore: targetPhotoStore, target: { url: targetUrl } });
   try {
     const snapshotId = await resolveSnapshot(args[0] ?? '', session);
     const request: RestoreRequest = { snapshotId, recoveryScope: scope, weddingIds, dataTypes, targetUrl, targetPhotoStore };
