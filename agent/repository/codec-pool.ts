@@ -39,6 +39,12 @@ import type { BlobSpan, CodecTask, OpenBatchResult, SealBatchResult, SealSpan, W
  * would cost more than they save. WEDSYNC_CODEC_OFFLOAD_BYTES overrides it (tests force the pool with 0).
  */
 export const OFFLOAD_MIN_BYTES = 1024 * 1024;
+/**
+ * A worker's young generation at most. Its JavaScript objects are few and short-lived (a batch's
+ * spans and results; the bytes live outside the heap), but left to V8's default (up to 48 MiB) the
+ * young generation of a worker sealing a long backup grew to its maximum, all of it resident.
+ */
+const WORKER_YOUNG_GENERATION_MB = 8;
 /** Idle workers exit after this long (the agent keeps no threads between backups). */
 const IDLE_MS = 10_000;
 
@@ -95,10 +101,13 @@ export class CodecPool {
     return { plain: asBuffer(r.plain), results: r.results };
   }
 
-  /** Compresses and encrypts every span of `bytes` (plaintexts), in span order. */
+  /**
+   * Compresses and encrypts every span of `bytes` (plaintexts), in span order. With `handOver`,
+   * a worker hands `bytes` back as `input` (the caller may fill it again).
+   */
   async seal(key: MasterKey, level: number, bytes: Uint8Array, spans: SealSpan[], handOver = false): Promise<SealBatchResult> {
     const r = (await this.run({ op: 'seal', key: keyBytes(key), level, bytes: handOver ? owned(bytes) : copyOf(bytes), spans })) as SealBatchResult;
-    return { sealed: asBuffer(r.sealed), lengths: r.lengths };
+    return { sealed: asBuffer(r.sealed), lengths: r.lengths, ...(r.input ? { input: asBuffer(r.input) } : {}) };
   }
 
   /** Batches run so far (for logs and tests). */
@@ -144,7 +153,7 @@ export class CodecPool {
         if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return null;
         throw err;
       }
-      const pool = new Ctor({ filename: this.workerFile, minThreads: 0, maxThreads: this.threads, idleTimeout: IDLE_MS, concurrentTasksPerWorker: 1 });
+      const pool = new Ctor({ filename: this.workerFile, minThreads: 0, maxThreads: this.threads, idleTimeout: IDLE_MS, concurrentTasksPerWorker: 1, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
       // A worker dying outside a task is an 'error' event: unheard, it would end the process.
       // Its tasks reject on their own (INTERNAL, see run()); piscina starts a new worker.
       pool.on('error', () => undefined);

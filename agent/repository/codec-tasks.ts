@@ -34,6 +34,11 @@ export interface SealBatchResult {
   /** The sealed blobs, one after another, in input order. */
   sealed: Buffer;
   lengths: number[];
+  /**
+   * The plaintext batch itself, handed back by a worker it was transferred to (the caller may
+   * fill it again: a backup then allocates no new batch buffers); absent when sealed inline.
+   */
+  input?: Buffer;
 }
 
 /** A sealed blob's plaintext, checked against its id, or why it is refused (the caller names blob and place). */

@@ -8,6 +8,11 @@ import { type CodecTask, runCodecTask } from './codec-tasks.js';
  */
 export default function codecWorker(task: CodecTask): unknown {
   const result = runCodecTask(task);
-  const buffer = 'plain' in result ? result.plain.buffer : result.sealed.buffer;
-  return move({ [transferableSymbol]: [buffer], [valueSymbol]: result } as Parameters<typeof move>[0]);
+  if ('plain' in result) return move({ [transferableSymbol]: [result.plain.buffer], [valueSymbol]: result } as Parameters<typeof move>[0]);
+  // The plaintext batch goes back too: the writer fills it again, instead of allocating a new one
+  // per batch while the spent ones wait for this isolate's garbage collector.
+  const input = task.bytes;
+  const transfer = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength ? [result.sealed.buffer, input.buffer] : [result.sealed.buffer];
+  const value = transfer.length === 2 ? { ...result, input } : result;
+  return move({ [transferableSymbol]: transfer, [valueSymbol]: value } as Parameters<typeof move>[0]);
 }

@@ -97,8 +97,14 @@ const SESSION_OFFLOAD_BYTES = 8 * 1024 * 1024;
 const BATCH_BYTES = 1024 * 1024;
 /** A batch not full this long after its first blob goes anyway (the producer may be waiting on its source). */
 const BATCH_WAIT_MS = 2;
-/** Plaintext bytes saved but not yet placed in a pack at most: save() waits beyond it (backpressure). */
-const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+/**
+ * Plaintext batches saved but not yet placed in a pack, per codec thread, at most: save() waits
+ * beyond it (backpressure). Two per thread keep every thread busy (the pool runs two batches per
+ * thread at once); more only waited in memory for a slot.
+ */
+const PENDING_BATCHES_PER_THREAD = 2;
+/** Spare batch buffers kept for reuse (handed back by the workers once sealed). */
+const SPARE_BATCHES = 4;
 /**
  * Saves that need no I/O resolve at once; after this long without giving the event loop a turn,
  * one resolves on the next turn instead, so a backup of unchanged data (nothing to seal, nearly
@@ -149,8 +155,9 @@ function emptyPack(): OpenPack {
  *   never store the same blob twice within one writer.
  * - Bounded memory: `save` resolves once the blob is buffered and, if that filled a pack, the pack's
  *   upload has started; at most `uploadConcurrency` uploads run at once. Awaiting each `save`
- *   therefore caps memory at about (uploadConcurrency + 1) × packSize, plus MAX_PENDING_BYTES of
- *   plaintext waiting for a codec worker in big sessions.
+ *   therefore caps memory at about (uploadConcurrency + 1) × packSize, plus maxPendingBytes of
+ *   plaintext waiting for a codec worker in big sessions (two batches per codec thread, and the
+ *   one collecting). Batch buffers come back from the workers and are filled again.
  * - Off the caller's thread: once a session has stored SESSION_OFFLOAD_BYTES, new blobs are
  *   compressed and encrypted on the codec pool's worker threads (where sealPoolFor allows: not
  *   on 2 cores by default), in batches; they are placed
@@ -192,6 +199,8 @@ export class PackWriter {
   /** Batches are placed one after another, in save order: the end of that chain (never rejects). */
   private placing: Promise<void> = Promise.resolve();
   private pendingBytes = 0;
+  /** Batch buffers handed back by the workers, to fill again instead of allocating. */
+  private spareBatches: Buffer[] = [];
   private pendingWaiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
   private lastTurn = performance.now();
 
@@ -297,7 +306,8 @@ export class PackWriter {
     }
     if (!batch) {
       // A buffer of its own (never Node's shared pool), so it is handed to the worker, not copied.
-      batch = this.batch = { buffer: Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES, rawLength)), used: 0, spans: [], blobs: [] };
+      const spare = rawLength <= BATCH_BYTES ? this.spareBatches.pop() : undefined;
+      batch = this.batch = { buffer: spare ?? Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES, rawLength)), used: 0, spans: [], blobs: [] };
       this.batchTimer = setTimeout(() => this.dispatch(), BATCH_WAIT_MS);
     }
     // The one copy of the plaintext: the caller may reuse its buffer once this resolves.
@@ -308,7 +318,7 @@ export class PackWriter {
     this.pendingBytes += rawLength;
     if (batch.used >= BATCH_BYTES) this.dispatch();
     const result: SaveBlobResult = { id, isNew: true, rawLength, storedLength: null, ...(sha256 ? { sha256 } : {}) };
-    if (this.pendingBytes <= MAX_PENDING_BYTES) return this.resolved(result);
+    if (this.pendingBytes <= this.maxPendingBytes) return this.resolved(result);
     this.dispatch();
     return new Promise((resolve, reject) => this.pendingWaiters.push({ resolve: () => resolve(result), reject }));
   }
@@ -325,7 +335,8 @@ export class PackWriter {
     sealing.catch(() => undefined); // observed below, in order
     this.placing = this.placing.then(async () => {
       try {
-        const { sealed, lengths } = await sealing;
+        const { sealed, lengths, input } = await sealing;
+        if (input && input.length === BATCH_BYTES && this.spareBatches.length < SPARE_BATCHES) this.spareBatches.push(input);
         let pos = 0;
         for (const [i, { id, entry }] of batch.blobs.entries()) {
           const length = lengths[i]!;
@@ -344,6 +355,11 @@ export class PackWriter {
     });
   }
 
+  /** Plaintext waiting for the pool at most before save() waits (see PENDING_BATCHES_PER_THREAD). */
+  private get maxPendingBytes(): number {
+    return ((this.pool?.threads ?? 1) * PENDING_BATCHES_PER_THREAD + 1) * BATCH_BYTES;
+  }
+
   private releaseWaiters(): void {
     if (this.failure) {
       const waiters = this.pendingWaiters;
@@ -351,7 +367,7 @@ export class PackWriter {
       for (const w of waiters) w.reject(this.failure.error);
       return;
     }
-    while (this.pendingWaiters.length && this.pendingBytes <= MAX_PENDING_BYTES) this.pendingWaiters.shift()!.resolve();
+    while (this.pendingWaiters.length && this.pendingBytes <= this.maxPendingBytes) this.pendingWaiters.shift()!.resolve();
   }
 
   /**
@@ -447,6 +463,7 @@ export class PackWriter {
     for (const pack of packs) for (const blob of pack.blobs) this.session.delete(blob.id);
     this.counters = emptyStats();
     this.pool = null;
+    this.spareBatches = [];
     return result;
   }
 
@@ -465,6 +482,7 @@ export class PackWriter {
     this.pendingBytes = 0;
     for (const w of this.pendingWaiters.splice(0)) w.resolve();
     this.pool = null;
+    this.spareBatches = [];
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     this.uploaded = [];
     this.uploadedBlobs = 0;
