@@ -5,6 +5,7 @@ import { createBackupWorld, type BackupWorld } from '../../test-support/fixtures
 import { openRepository } from '../repository/repository.js';
 import { initRepository } from '../repository/repository.js';
 import { RecordingStore, TEST_KDF } from '../repository/test-helpers.js';
+import { collectGarbage } from '../repository/prune.js';
 import { MemoryBlobStore } from '../storage/memory/memory-store.js';
 import { runBackup } from './backup.js';
 import { openBackupSource } from '../source/backup-source.js';
@@ -220,6 +221,46 @@ describe('backup engine (real PostgreSQL, folder repository)', () => {
     expect(await jobs()).toBe(before);
     expect(recording.puts).toEqual([]);
     expect(await world.repoStore.list('locks/')).toEqual([]);
+  });
+
+  it('index files read before the lock are read again under it: packs a prune removed meanwhile are never deduplicated against', async () => {
+    const logger = await silentLogger();
+    const { rows } = await world.client.query<{ id: string }>('SELECT id FROM weddings ORDER BY id LIMIT 1 OFFSET 4');
+    await world.client.query(`UPDATE guests SET dietary_requirements = 'halal, garbage test' WHERE wedding_id = $1`, [rows[0]!.id]);
+    // A backup that crashed before its root: its packs and index file are stored, no snapshot needs them.
+    const crashing = new RecordingStore(world.repoStore);
+    crashing.failPutsMatching = /^snapshots\//;
+    const deps = (store: RecordingStore) => ({ openSource: () => openBackupSource(world.db.url, DEFAULT_SCHEMA_MAP, 2), catalog: world.catalog, photoStore: world.photoStore, map: DEFAULT_SCHEMA_MAP, logger, repo: { store, opened: openRepository(store, world.passphrase) } });
+    await expect(runBackup(deps(crashing), { type: 'full' })).rejects.toThrow(/snapshots\//);
+
+    // The next backup of the same rows: once it has read the index (garbage included), and before
+    // its lock file exists, a prune collects that garbage and rewrites the index.
+    class PruneBeforeLock extends RecordingStore {
+      hook: (() => Promise<void>) | null = null;
+      override async put(name: string, data: Buffer | Uint8Array): Promise<void> {
+        const hook = name.startsWith('locks/') ? this.hook : null;
+        this.hook = null;
+        if (hook) await hook();
+        return super.put(name, data);
+      }
+    }
+    const store = new PruneBeforeLock(world.repoStore);
+    const d = deps(store);
+    let deleted = 0;
+    store.hook = async () => {
+      await (await d.repo.opened).loadIndex(); // the read that started before the lock
+      const gc = await openRepository(world.repoStore, world.passphrase);
+      const now = Date.now();
+      await collectGarbage(gc, { passphrase: world.passphrase, now: new Date(now), graceMs: 0 });
+      deleted = (await collectGarbage(gc, { passphrase: world.passphrase, now: new Date(now + 1000), graceMs: 0 })).packs.deleted;
+    };
+    const result = await runBackup(d, { type: 'full' });
+    expect(deleted).toBeGreaterThan(0);
+    expect(result.bytesNew).toBeGreaterThan(0); // stored again, not found in the collected packs
+    const fresh = await world.reopen();
+    const m = await fresh.loadManifest(result.snapshotId);
+    const check = await rowsFromSnapshot(fresh, m);
+    for (const [table, text] of await rowsFromDatabase(world.client, m)) expect(check.get(table), table).toBe(text);
   });
 
   it('a crash before the manifest leaves no visible snapshot; the job is marked failed', async () => {

@@ -134,6 +134,7 @@ export interface BackupResult {
 }
 
 const PHOTO_CONCURRENCY = 4;
+const noop = () => undefined;
 
 export async function runBackup(deps: BackupDeps, request: BackupRequest): Promise<BackupResult> {
   const started = Date.now();
@@ -232,6 +233,11 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
       if (missing.length) throw new WedsyncError('NOT_FOUND', `wedding ${missing.join(', ')} not found in the database`, { details: { weddingIds: missing } });
     }
 
+    // The index files are read while the job row and the lock file are written (read only,
+    // nothing relied on yet), then listed again under the lock below: only files added since are
+    // read, or every file again if a prune replaced any meanwhile (Repository.loadIndex), so a
+    // pack a prune removed is never deduplicated against.
+    const preread = deps.takeLock !== false ? repo.loadIndex().then(noop, noop) : Promise.resolve();
     jobId = await catalog.startJob(jobSpec);
     if (deps.takeLock !== false) {
       lock = await acquireLock(store, {
@@ -245,6 +251,7 @@ export async function runBackup(deps: BackupDeps, request: BackupRequest): Promi
     // Under the lock: the index as it is now, without packs a prune removed since this
     // Repository object last read it (the agent keeps one open for months). The parent's root
     // is read meanwhile (a parent pruned since it was chosen: the incremental runs as a full).
+    await preread; // a load still in flight would answer with its listing from before the lock
     const openParent = latest ? repo.openSnapshot(latest.id).catch(() => null) : Promise.resolve(null);
     phase('job-lock');
     [, parent] = await Promise.all([repo.loadIndex(), openParent]);
