@@ -53,4 +53,20 @@ describe('copyFrom', () => {
     expect((await client.query('SELECT count(*)::int AS n FROM t')).rows[0].n).toBe(0);
     expect(await copyFrom(client, 'COPY t (id, body) FROM STDIN', [rows(0, 3)])).toBe(3);
   });
+
+  it('once the server refused, the rest of the source is not read (it would only be dropped)', async () => {
+    let pulled = 0;
+    async function* parts() {
+      // A bad first row, in a part big enough to be sent at once; then slow parts.
+      yield Buffer.concat([Buffer.from('oops\tx\n'), rows(0, 3000)]);
+      for (let p = 0; p < 200; p++) {
+        pulled++;
+        await new Promise((r) => setTimeout(r, 5));
+        yield rows(10_000 + p, 1);
+      }
+    }
+    await expect(copyFrom(client, 'COPY t (id, body) FROM STDIN', parts())).rejects.toThrow(/invalid input syntax/);
+    expect(pulled).toBeLessThan(200);
+    expect((await client.query('SELECT count(*)::int AS n FROM t')).rows[0].n).toBe(3);
+  });
 });

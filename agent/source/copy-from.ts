@@ -47,6 +47,8 @@ interface PgConnection {
 
 class CopyFromQuery {
   rowCount = 0;
+  /** Set when the server refused the COPY (or the connection broke): stop sending. */
+  failure: unknown = undefined;
   connection: PgConnection | null = null;
   readonly started = deferred<void>();
   readonly finished = deferred<void>();
@@ -78,6 +80,7 @@ class CopyFromQuery {
 
   handleError(err: unknown): void {
     this.callback();
+    this.failure ??= err;
     this.started.reject(err);
     this.finished.reject(err);
   }
@@ -115,6 +118,8 @@ export async function copyFrom(client: pg.Client, sql: string, parts: Iterable<B
   };
   try {
     for await (const part of parts) {
+      // The server already refused (a bad row, a trigger): what is left would only be dropped.
+      if (q.failure !== undefined) break;
       if (!part.length) continue;
       batch.push(part);
       size += part.length;
