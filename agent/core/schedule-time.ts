@@ -86,10 +86,28 @@ function parseDate(date: string): { y: number; m: number; d: number } {
   return { y: Number(match[1]), m: Number(match[2]), d: Number(match[3]) };
 }
 
+/**
+ * Local days and their midnights are asked for again and again with the same arguments (each
+ * wedding's days, on every status refresh): answers are remembered, bounded like `partsMemo`.
+ */
+const dayMemo = new Map<string, string | number>();
+const DAY_MEMO_MAX = 50_000;
+
+function remember<T extends string | number>(key: string, compute: () => T): T {
+  const hit = dayMemo.get(key);
+  if (hit !== undefined) return hit as T;
+  const value = compute();
+  if (dayMemo.size >= DAY_MEMO_MAX) dayMemo.clear();
+  dayMemo.set(key, value);
+  return value;
+}
+
 /** `date` plus `days` (may be negative), as YYYY-MM-DD. */
 export function addDays(date: string, days: number): string {
-  const { y, m, d } = parseDate(date);
-  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+  return remember(`+|${date}|${days}`, () => {
+    const { y, m, d } = parseDate(date);
+    return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+  });
 }
 
 /** Whole days from `from` to `to` (both YYYY-MM-DD). */
@@ -104,6 +122,10 @@ export function daysBetween(from: string, to: string): number {
  * exist (a DST gap at 00:00), the first instant of that day.
  */
 export function startOfLocalDay(date: string, timeZone: string): Date {
+  return new Date(remember(`0|${timeZone}|${date}`, () => computeStartOfLocalDay(date, timeZone)));
+}
+
+function computeStartOfLocalDay(date: string, timeZone: string): number {
   const { y, m, d } = parseDate(date);
   const guess = Date.UTC(y, m - 1, d);
   // Two rounds settle it: the offset at the guess may differ from the offset at the answer.
@@ -113,7 +135,7 @@ export function startOfLocalDay(date: string, timeZone: string): Date {
     // DST gap swallowed midnight: step forward to the first hour that is on `date`.
     while (localDate(new Date(instant), timeZone) < date) instant += HOUR_MS;
   }
-  return new Date(instant);
+  return instant;
 }
 
 /** The first multiple of `stepMs` (counted from the Unix epoch) that is >= `instant`. */
