@@ -4,9 +4,11 @@
 // at a time, in alternating order (before, after; after, before; …) so the machine's load and
 // the growing snapshot catalog fall on both alike. Prints each run with the load average at its
 // start, then the medians per build. Figures go into bench/RESULTS.md.
+// Use an even ROUNDS: every run adds snapshots (bigger list answers), so the last runs are the
+// heaviest; with an even count each build runs as often early as late.
 //
 //   npm run build && BEFORE=/tmp/wsb-before node bench/load-ab.js
-//   ROUNDS=3 SECONDS=30 IDLE_SECONDS=15 WEDDINGS=2000 RATE=200
+//   ROUNDS=4 SECONDS=30 IDLE_SECONDS=15 WEDDINGS=2000 RATE=200
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +18,7 @@ import { keepBackupsRunning, readPaths, runLoad, startAgentProcess } from './loa
 const BEFORE = process.env.BEFORE;
 if (!BEFORE) throw new Error('set BEFORE to the directory of the build to compare (with bin/ and dist/)');
 const WEDDINGS = Number(process.env.WEDDINGS ?? 2000);
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const ROUNDS = Number(process.env.ROUNDS ?? 4);
 const SECONDS = Number(process.env.SECONDS ?? 30);
 const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 15);
 const RATE = Number(process.env.RATE ?? 200);
