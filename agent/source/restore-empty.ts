@@ -12,11 +12,12 @@ import { verificationError, verifyRows, type ApplyPhase, type ApplyResult, type 
 /**
  * A complete restore into an EMPTY database, the way pg_restore does it, with tables in parallel:
  *
- *   1. the snapshot's pre-data DDL, tables created without their key constraints (one transaction);
+ *   1. the snapshot's pre-data DDL, tables created without their key constraints (one
+ *      transaction, noting what it created; it commits once `ready` resolved);
  *   2. per table, on `parallelism` connections, biggest first, each in its own transaction:
  *      TRUNCATE (so COPY may FREEZE: no hint-bit rewrite later), COPY the segments in, build its
- *      keys and secondary indexes over the loaded rows, then verify (verifyLoaded: every
- *      wedding's row count, a fixed sample's content) before COMMIT;
+ *      keys and secondary indexes over the loaded rows, then verify (verifyLoaded: the rows COPY
+ *      took against the rows sent, a fixed sample's content) before COMMIT;
  *   3. foreign keys and the rest of the post-data DDL, the sequences as the snapshot recorded
  *      them, and the caller's last step (photo files) before COMMIT (one transaction).
  *
