@@ -238,10 +238,13 @@ export function poolFor(bytes: number, minBytes = OFFLOAD_MIN_BYTES): CodecPool 
  * weddings over its 300 MB bound.
  */
 export function sealPoolFor(bytes: number, opts: { minBytes?: number; env?: NodeJS.ProcessEnv } = {}): CodecPool | null {
-  const env = opts.env ?? process.env;
+  return sealingOnThreads(opts.env) ? poolFor(bytes, opts.minBytes) : null;
+}
+
+/** Whether sealing may use the pool at all (sealPoolFor without the amount): read once per session by a writer. */
+export function sealingOnThreads(env: NodeJS.ProcessEnv = process.env): boolean {
   const explicit = env['WEDSYNC_CODEC_THREADS'] !== undefined && env['WEDSYNC_CODEC_THREADS'] !== '';
-  if (!explicit && codecThreads(env) < 2) return null;
-  return poolFor(bytes, opts.minBytes);
+  return explicit || codecThreads(env) >= 2;
 }
 
 /**

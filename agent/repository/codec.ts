@@ -81,7 +81,7 @@ export class BlobCodec {
         flag = FLAG_ZSTD;
       }
     }
-    const nonce = randomBytes(NONCE_LENGTH);
+    const nonce = nextNonce();
     const cipher = createCipheriv('aes-256-gcm', this.key.encryption, nonce, { authTagLength: TAG_LENGTH });
     cipher.setAAD(aad);
     const parts = [nonce, cipher.update(FLAG_BYTES[flag]), cipher.update(payload)];
@@ -123,6 +123,24 @@ export class BlobCodec {
     }
     throw new UnsealError(`unknown encoding flag ${String(flag)}`);
   }
+}
+
+/** Random bytes drawn ahead for nonces: one CSPRNG call per 340 blobs instead of one per blob (a full backup seals tens of thousands). */
+let noncePool = Buffer.alloc(0);
+let nonceAt = 0;
+const NONCE_POOL_BYTES = NONCE_LENGTH * 340;
+
+/** A fresh random nonce in a buffer of its own (callers may keep it). */
+function nextNonce(): Buffer {
+  if (nonceAt + NONCE_LENGTH > noncePool.length) {
+    noncePool = randomBytes(NONCE_POOL_BYTES);
+    nonceAt = 0;
+  }
+  const nonce = Buffer.allocUnsafe(NONCE_LENGTH);
+  noncePool.copy(nonce, 0, nonceAt, nonceAt + NONCE_LENGTH);
+  // Each pool byte is handed out once: the next nonce starts where this one ends.
+  nonceAt += NONCE_LENGTH;
+  return nonce;
 }
 
 export function sha256Hex(data: Uint8Array): string {
