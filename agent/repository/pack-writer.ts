@@ -138,6 +138,13 @@ function emptyStats(): WriterStats {
   };
 }
 
+/**
+ * Blobs in one pack at most. Each blob of the open pack has a few objects of its own until the
+ * pack is uploaded and indexed; the weddings table (one tiny segment per wedding) would otherwise
+ * put ~20,000 of them in one 4 MiB pack at the end of a big export. Segments of the big tables
+ * (~1 KiB sealed) fill a pack by size long before this.
+ */
+export const MAX_PACK_BLOBS = 4096;
 /** Slack beyond packSize in a pack's buffer (the header is counted in packSize: see place()). */
 const PACK_HEADROOM = 4 * 1024;
 
@@ -388,6 +395,7 @@ export class PackWriter {
     // packSize instead of growing by one large photo.
     // The header counts: a pack of thousands of tiny blobs has a header of tens of KiB.
     if (this.open.length > 0 && this.open.length + length + packOverhead(this.open.blobs.length + 1) > this.options.packSize) sealing = this.sealOpenPack();
+    else if (this.open.blobs.length >= MAX_PACK_BLOBS) sealing = this.sealOpenPack();
 
     const pack = this.open;
     if (pack.length + length > pack.buffer.length) {

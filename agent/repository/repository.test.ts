@@ -13,7 +13,7 @@ import { sealConfig } from './config.js';
 import { packName } from './format.js';
 import { parseKeyFile, unwrapMasterKey } from './keys.js';
 import { sealManifest } from './manifest-codec.js';
-import { CHECKPOINT_BLOBS } from './pack-writer.js';
+import { CHECKPOINT_BLOBS, MAX_PACK_BLOBS } from './pack-writer.js';
 import { type Repository, initRepository, isRepository, openRepository } from './repository.js';
 import { RecordingStore, TEST_KDF, draftManifest, guestRows } from './test-helpers.js';
 
@@ -283,6 +283,13 @@ describe('blobs', () => {
     const packs = store.puts.filter((p) => p.name.startsWith('packs/'));
     expect(packs.length).toBeGreaterThanOrEqual(3);
     for (const pack of packs) expect(pack.size).toBeLessThanOrEqual(packSize);
+    // And no pack holds more than MAX_PACK_BLOBS blobs, however small.
+    const small = new RecordingStore(memoryStore());
+    const many = await initRepository(small, PASS, { kdf: TEST_KDF });
+    for (let i = 0; i < MAX_PACK_BLOBS + 10; i++) await many.saveBlob('segment', Buffer.from(`row ${i}\n`));
+    await many.flush();
+    const counts = (await openRepository(small, PASS).then((r) => r.rebuildIndexFromPacks({ write: false, collect: true }))).collected!.map((p) => p.blobs.length).sort((a, b) => b - a);
+    expect(counts).toEqual([MAX_PACK_BLOBS, 10]);
     // The headers written in place describe the packs exactly: an index rebuilt from them finds every blob.
     const reopened = await openRepository(store, PASS);
     const rebuilt = await reopened.rebuildIndexFromPacks({ write: false });
