@@ -195,6 +195,14 @@ async function verifyLoaded(client: pg.Client, table: ApplyTable['table'], expec
  */
 const ASYNC_COMMIT = 'SET LOCAL synchronous_commit = off';
 
+/**
+ * This table's keys and indexes are built by this connection alone, without parallel workers:
+ * the other connections already keep every core busy loading, so the workers only add their
+ * start-up and the merge of their sorts (measured: PostgreSQL's CPU for a 2000-wedding complete
+ * restore ~0.09 s lower on 2 cores, median of 6 interleaved runs). Scoped to the transaction.
+ */
+const NO_PARALLEL_INDEX_BUILD = 'SET LOCAL max_parallel_maintenance_workers = 0';
+
 /** `settings`: the session settings of `client`, given to every extra connection too (restore-target.ts). */
 export async function restoreIntoEmpty(client: pg.Client, url: string, options: EmptyRestoreOptions, settings: SessionSettings = []): Promise<ApplyResult> {
   const total = options.tables.length;
@@ -245,6 +253,7 @@ export async function restoreIntoEmpty(client: pg.Client, url: string, options: 
             await inTransaction(worker, url, async () => {
               const target = quoteQualified(t.table.qualified);
               await worker.query(ASYNC_COMMIT);
+              await worker.query(NO_PARALLEL_INDEX_BUILD);
               await worker.query(`TRUNCATE ${target}`);
               // Segments go into COPY as they are decoded (the database parses while we decrypt);
               // counted, and the sampled ones kept, to compare with the rows afterwards.
