@@ -19,6 +19,7 @@ export { SerialQueue };
  *   read-caches.ts        the hot reads' caches and when they are cleared
  *   database-link.ts      connecting now or later: the reconnect loop and /healthz's `database`
  *   api-app.ts            the HTTP app with every route group
+ *   agent-parts.ts        what every database-facing part is handed
  */
 export interface AgentOptions {
   config: Config;

@@ -1,30 +1,15 @@
-import type { Config } from '../contract/config.js';
-import type { SchemaMap } from '../contract/schema-map.js';
 import type { ApiServices } from '../api/services.js';
 import type { EventHub } from '../api/event-hub.js';
-import type { CacheStore } from '../cache/store.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { AgentJobOptions } from '../jobs/runner-daemon.js';
-import type { Logger } from '../logger.js';
 import type { Repository } from '../repository/repository.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import type { AgentReadCaches } from './read-caches.js';
-import type { SerialQueue } from './serial-queue.js';
+import type { AgentParts } from './agent-parts.js';
 import { openRestoreGroup } from './online-restore.js';
 import { openScheduling } from './online-scheduling.js';
 
-export interface OnlineDeps {
-  config: Config;
-  logger: Logger;
-  map: SchemaMap;
-  /** The wedding database (and its catalog tables). */
-  url: string;
-  passphrase: string;
-  localRepo: Repository;
-  store: CacheStore;
-  backups: SerialQueue;
+export interface OnlineDeps extends AgentParts {
   hub: EventHub;
-  caches: AgentReadCaches;
   jobs: boolean | AgentJobOptions | undefined;
 }
 

@@ -1,30 +1,14 @@
-import type { Config } from '../contract/config.js';
 import type { SnapshotDetail, SnapshotSummary } from '../contract/api.js';
 import { WedsyncError } from '../contract/errors.js';
-import type { SchemaMap } from '../contract/schema-map.js';
 import type { SnapshotServices } from '../api/services.js';
-import type { CacheStore } from '../cache/store.js';
-import type { Logger } from '../logger.js';
-import type { Repository } from '../repository/repository.js';
+import type { AgentParts } from './agent-parts.js';
 import type { Online } from './online.js';
-import type { AgentReadCaches } from './read-caches.js';
-import type { SerialQueue } from './serial-queue.js';
 import { SnapshotListReader, summary } from './snapshot-list.js';
 
-export interface SnapshotServiceDeps {
-  config: Config;
-  logger: Logger;
-  map: SchemaMap;
-  url: string;
-  passphrase: string;
-  localRepo: Repository;
-  store: CacheStore;
-  backups: SerialQueue;
-  caches: AgentReadCaches;
+export interface SnapshotServiceDeps extends AgentParts {
   /** The database-backed part, while connected. */
   online(): Online | null;
 }
-
 
 /**
  * The snapshot routes' services (routes/snapshots.ts), connected or not.
