@@ -225,8 +225,11 @@ describe('backup engine (real PostgreSQL, folder repository)', () => {
 
   it('index files read before the lock are read again under it: packs a prune removed meanwhile are never deduplicated against', async () => {
     const logger = await silentLogger();
-    const { rows } = await world.client.query<{ id: string }>('SELECT id FROM weddings ORDER BY id LIMIT 1 OFFSET 4');
-    await world.client.query(`UPDATE guests SET dietary_requirements = 'halal, garbage test' WHERE wedding_id = $1`, [rows[0]!.id]);
+    // A wedding with guests (an earlier test adds one without any, and its random id may sort
+    // anywhere): the update must change rows, or the crashed backup below stores nothing new.
+    const { rows } = await world.client.query<{ id: string }>('SELECT wedding_id AS id FROM guests GROUP BY wedding_id ORDER BY wedding_id LIMIT 1 OFFSET 4');
+    const updated = await world.client.query(`UPDATE guests SET dietary_requirements = 'halal, garbage test' WHERE wedding_id = $1`, [rows[0]!.id]);
+    expect(updated.rowCount).toBeGreaterThan(0);
     // A backup that crashed before its root: its packs and index file are stored, no snapshot needs them.
     const crashing = new RecordingStore(world.repoStore);
     crashing.failPutsMatching = /^snapshots\//;
