@@ -46,6 +46,34 @@ export function timed(cmd, args, env = {}) {
   });
 }
 
+// CPU time (user + sys) and peak RSS of a CLI process come from GNU time when there is one: on a
+// shared, busy machine wall time says more about the neighbours than about us.
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+/**
+ * Runs the CLI as a user would (a new process, `--json`); resolves with its wall time (ms), CPU
+ * time (ms) and peak RSS (MiB) — both null without GNU time — and its JSON output.
+ */
+export function cliUnderTime(args, env = {}) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const argv = [BIN, ...args, '--json'];
+    const options = { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] };
+    const child = GNU_TIME ? spawn(GNU_TIME, ['-f', 'WEDSYNC_TIME %M %U %S', process.execPath, ...argv], options) : spawn(process.execPath, argv, options);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code !== 0) return reject(new Error(`wedsync-backup ${args.join(' ')} exited ${code}: ${err.trim().slice(-800) || out.trim()}`));
+      const t = /WEDSYNC_TIME (\d+) ([\d.]+) ([\d.]+)/.exec(err);
+      resolve({ ms, cpuMs: t ? (Number(t[2]) + Number(t[3])) * 1000 : null, rssMiB: t ? Number(t[1]) / 1024 : null, json: JSON.parse(out.trim().split('\n').pop()) });
+    });
+  });
+}
+
 /** A throwaway cluster with `weddings` seeded weddings (no photo files: pg_dump has none either). */
 export async function seededCluster(weddings, { photoFiles = 0 } = {}) {
   const { startEmbeddedPostgres } = await import(join(ROOT, 'dist/agent/source/embedded.js'));

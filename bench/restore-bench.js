@@ -12,14 +12,13 @@
 //   ROUNDS=3                                  complete restore vs pg_restore: rounds, interleaved (medians)
 //   LARGE=10000                               also the one-wedding restore at LARGE weddings (own database
 //                                             and repository in the same cluster, same run): CPU ratio
-import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { fingerprint, query } from './lib.js';
+import { cliUnderTime as cli, fingerprint, query } from './lib.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.N ?? 2000);
@@ -34,30 +33,6 @@ const dir = await mkdtemp(join(tmpdir(), 'wedsync-restore-bench-'));
 const log = (m) => process.stderr.write(`[restore-bench] ${m}\n`);
 let cluster;
 
-// CPU time (user + sys) of the CLI process, through GNU time when there is one: on a shared,
-// busy machine wall time says more about the neighbours than about us.
-const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
-
-/** Runs the CLI as a user would: a new process; resolves with its wall time and CPU time (ms) and JSON output. */
-function cli(args, env) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const argv = [join(root, 'bin/wedsync-backup.js'), ...args, '--json'];
-    const child = GNU_TIME
-      ? spawn(GNU_TIME, ['-f', 'WEDSYNC_CPU %U %S', process.execPath, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      if (code !== 0) return reject(new Error(`wedsync-backup ${args.join(' ')} exited ${code}: ${err.trim() || out.trim()}`));
-      const cpu = /WEDSYNC_CPU ([\d.]+) ([\d.]+)/.exec(err);
-      resolve({ ms, cpuMs: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : null, json: JSON.parse(out.trim().split('\n').pop()) });
-    });
-  });
-}
 
 async function timed(fn) {
   const started = process.hrtime.bigint();

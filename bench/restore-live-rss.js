@@ -6,12 +6,11 @@
 // its maximum resident set size and wall time. The database is checked equal to the source after.
 //
 //   N=2000 node bench/restore-live-rss.js      (npm run build first; needs /usr/bin/time)
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fingerprint, query } from './lib.js';
+import { cliUnderTime as cli, fingerprint, query } from './lib.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.N ?? 2000);
@@ -19,22 +18,6 @@ const { startEmbeddedPostgres } = await import(join(root, 'dist/agent/source/emb
 const dir = await mkdtemp(join(tmpdir(), 'wedsync-live-rss-'));
 const log = (m) => process.stderr.write(`[restore-live-rss] ${m}\n`);
 
-function cli(args, env) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', 'WEDSYNC_RSS %M %U %S', process.execPath, join(root, 'bin/wedsync-backup.js'), ...args, '--json'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      if (code !== 0) return reject(new Error(`wedsync-backup ${args.join(' ')} exited ${code}: ${err.trim().slice(-800) || out.trim()}`));
-      const rss = /WEDSYNC_RSS (\d+) ([\d.]+) ([\d.]+)/.exec(err);
-      resolve({ ms, rssMiB: rss ? Number(rss[1]) / 1024 : null, cpuS: rss ? Number(rss[2]) + Number(rss[3]) : null, json: JSON.parse(out.trim().split('\n').pop()) });
-    });
-  });
-}
 let cluster;
 try {
   cluster = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), persistent: false });
@@ -57,7 +40,7 @@ try {
   if (JSON.stringify(await fingerprint(url)) !== JSON.stringify(source)) throw new Error('the restored database differs from the source');
   const t = r.json.preview.totals;
   process.stdout.write(
-    `| complete restore into the live database, ${N} weddings (${rows.toLocaleString('en')} rows; ${t.inserted} inserted, ${t.updated} updated, ${t.deleted} deleted) | peak RSS ${r.rssMiB.toFixed(0)} MiB | ${(r.ms / 1000).toFixed(2)} s wall, ${r.cpuS.toFixed(1)} s CPU (user+sys) of the CLI | load ${loadavg().map((l) => l.toFixed(1)).join(' ')} |\n`,
+    `| complete restore into the live database, ${N} weddings (${rows.toLocaleString('en')} rows; ${t.inserted} inserted, ${t.updated} updated, ${t.deleted} deleted) | peak RSS ${r.rssMiB.toFixed(0)} MiB | ${(r.ms / 1000).toFixed(2)} s wall, ${(r.cpuMs / 1000).toFixed(1)} s CPU (user+sys) of the CLI | load ${loadavg().map((l) => l.toFixed(1)).join(' ')} |\n`,
   );
 } catch (err) {
   process.stderr.write(`[restore-live-rss] failed: ${err instanceof Error ? err.message : String(err)}\n`);
