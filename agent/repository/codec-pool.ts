@@ -238,11 +238,14 @@ export function poolFor(bytes: number, minBytes = OFFLOAD_MIN_BYTES): CodecPool 
  * weddings over its 300 MB bound.
  */
 export function sealPoolFor(bytes: number, opts: { minBytes?: number; env?: NodeJS.ProcessEnv } = {}): CodecPool | null {
-  return sealingOnThreads(opts.env) ? poolFor(bytes, opts.minBytes) : null;
+  return codecThreadsPayOff(opts.env) ? poolFor(bytes, opts.minBytes) : null;
 }
 
-/** Whether sealing may use the pool at all (sealPoolFor without the amount): read once per session by a writer. */
-export function sealingOnThreads(env: NodeJS.ProcessEnv = process.env): boolean {
+/**
+ * Whether sealing or reading may use the pool at all (sealPoolFor/readPoolFor without the amount;
+ * read once per session by a writer): WEDSYNC_CODEC_THREADS set explicitly, or at least two codec threads.
+ */
+export function codecThreadsPayOff(env: NodeJS.ProcessEnv = process.env): boolean {
   const explicit = env['WEDSYNC_CODEC_THREADS'] !== undefined && env['WEDSYNC_CODEC_THREADS'] !== '';
   return explicit || codecThreads(env) >= 2;
 }
@@ -255,10 +258,7 @@ export function sealingOnThreads(env: NodeJS.ProcessEnv = process.env): boolean 
  * overhead: measured on a 2-core machine, ~0.3 s more CPU for a 2000-wedding restore, no faster.
  */
 export function readPoolFor(bytes: number, opts: { env?: NodeJS.ProcessEnv } = {}): CodecPool | null {
-  const env = opts.env ?? process.env;
-  const explicit = env['WEDSYNC_CODEC_THREADS'] !== undefined && env['WEDSYNC_CODEC_THREADS'] !== '';
-  if (!explicit && codecThreads(env) < 2) return null;
-  return poolFor(bytes);
+  return codecThreadsPayOff(opts.env) ? poolFor(bytes) : null;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { WedsyncError } from '../contract/errors.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { type BlobCodec, type MasterKey, looksCompressed, sha256Hex } from './codec.js';
-import { type CodecPool, poolFor, sealingOnThreads } from './codec-pool.js';
+import { type CodecPool, poolFor, codecThreadsPayOff } from './codec-pool.js';
 import type { SealSpan } from './codec-tasks.js';
 import { AAD, type BlobType, indexName, packName } from './format.js';
 import { type IndexedPack, encodeIndexFile } from './index-file.js';
@@ -166,7 +166,7 @@ function emptyPack(): OpenPack {
  *   plaintext waiting for a codec worker in big sessions (two batches per codec thread, and the
  *   one collecting). Batch buffers come back from the workers and are filled again.
  * - Off the caller's thread: once a session has stored SESSION_OFFLOAD_BYTES, new blobs are
- *   compressed and encrypted on the codec pool's worker threads (where sealingOnThreads allows:
+ *   compressed and encrypted on the codec pool's worker threads (where codecThreadsPayOff allows:
  *   not on 2 cores by default), in batches; they are placed
  *   in packs in the order they were saved, exactly as inline sealing would place them. Small
  *   sessions (an emergency backup of one wedding) seal inline and never start a thread. The id
@@ -206,7 +206,7 @@ export class PackWriter {
   /** Batches are placed one after another, in save order: the end of that chain (never rejects). */
   private placing: Promise<void> = Promise.resolve();
   private pendingBytes = 0;
-  /** Whether this session may seal on the pool (sealingOnThreads), once known. */
+  /** Whether this session may seal on the pool (codecThreadsPayOff), once known. */
   private poolAllowed: boolean | null = null;
   /** Batch buffers handed back by the workers, to fill again instead of allocating. */
   private spareBatches: Buffer[] = [];
@@ -295,7 +295,7 @@ export class PackWriter {
     if (this.pool === null) {
       // Whether threads may seal is settled once per session: reading the environment on every
       // save cost a full backup of 2000 weddings ~0.1 s of CPU.
-      this.poolAllowed ??= sealingOnThreads();
+      this.poolAllowed ??= codecThreadsPayOff();
       if (this.poolAllowed) this.pool = poolFor(stats.bytesRawNew, SESSION_OFFLOAD_BYTES);
     }
     if (this.pool) return this.saveLater(id, type, plaintext, compress, sha256);
